@@ -14,7 +14,9 @@ import nox
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 RUST_CRATES = ("alphaforge-core", "native-c-abi")
-PLUGINS = sorted(p for p in (ROOT / "plugins").glob("alphaforge-*") if (p / "pyproject.toml").exists())
+PLUGINS = sorted(
+    p for p in (ROOT / "plugins").glob("alphaforge-*") if (p / "pyproject.toml").exists()
+)
 # Peer benchmarks use nautilus_trader 1.231, which needs CPython >= 3.12.
 BENCH_PYTHON = os.environ.get("ALPHAFORGE_BENCH_PYTHON", "3.12")
 
@@ -32,8 +34,9 @@ def install_workspace(session: nox.Session, *groups: str) -> None:
 
 def cargo(session: nox.Session, *args: str) -> None:
     for crate in RUST_CRATES:
-        session.run("cargo", *args, "--manifest-path", f"{crate}/Cargo.toml",
-                    external=True, env=CARGO_ENV)
+        session.run(
+            "cargo", *args, "--manifest-path", f"{crate}/Cargo.toml", external=True, env=CARGO_ENV
+        )
 
 
 @nox.session(python=False)
@@ -84,5 +87,6 @@ def bench(session: nox.Session) -> None:
 def wheel(session: nox.Session) -> None:
     """Build the py3-none-<platform> wheel into dist/."""
     session.install("build")
-    session.run("python", "-m", "build", "--wheel", "--outdir", "dist", "alphaforge-sdk",
-                env=CARGO_ENV)
+    session.run(
+        "python", "-m", "build", "--wheel", "--outdir", "dist", "alphaforge-sdk", env=CARGO_ENV
+    )

@@ -34,8 +34,12 @@ WORKLOADS = {
 def median_ms(body: str, runs: int) -> float:
     samples = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", TIMED.format(body=body)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", TIMED.format(body=body)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         samples.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(samples)
 

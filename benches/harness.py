@@ -60,7 +60,9 @@ class Context:
                     ratio = ours["value"] / theirs["value"]
                     if ours["unit"] in ("ns", "ms", "s", "us", "MiB"):
                         ratio = 1 / ratio  # lower is better: report how many times faster
-                    out.append({"name": name, "metric": metric, "vs": peer, "ratio": round(ratio, 2)})
+                    out.append(
+                        {"name": name, "metric": metric, "vs": peer, "ratio": round(ratio, 2)}
+                    )
         return out
 
 

@@ -19,11 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import Context  # noqa: E402
+from harness import Context
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--filter", default="", help="only benchmarks whose name contains this")
     parser.add_argument("--json", type=Path, help="also write the records to this file")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (smoke run)")

@@ -76,8 +76,9 @@ BROKEN_SOURCE = """
 
 
 def pip(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args], check=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +94,9 @@ def installed_plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
 
 
 def alphaforge(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "alphaforge.cli", *args],
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "alphaforge.cli", *args], capture_output=True, text=True, check=False
+    )
 
 
 @pytest.mark.usefixtures("installed_plugins")
@@ -121,7 +123,9 @@ def test_plugin_cli_command_runs_and_block_list_hides_it() -> None:
     assert alphaforge("hello", "--who", "plugin").stdout == "hello plugin\n"
     env_blocked = subprocess.run(
         [sys.executable, "-m", "alphaforge.cli", "plugins", "--json"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "ALPHAFORGE_DISABLE_PLUGINS": GOOD},
     )
     names = {row["name"] for row in json.loads(env_blocked.stdout)}

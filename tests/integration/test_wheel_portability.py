@@ -38,7 +38,9 @@ def find_interpreters() -> dict[str, str]:
     for exe in candidates:
         probe = subprocess.run(
             [exe, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         version = probe.stdout.strip()
         if probe.returncode == 0 and tuple(map(int, version.split("."))) >= (3, 10):
@@ -54,9 +56,18 @@ def test_one_wheel_installs_and_runs_on_several_interpreters(repo: Path, tmp_pat
         pytest.skip(f"only {sorted(interpreters)} available")
 
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path),
-         str(repo / "alphaforge-sdk")],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(tmp_path),
+            str(repo / "alphaforge-sdk"),
+        ],
+        check=True,
+        capture_output=True,
         env={**os.environ, "CARGO_TARGET_DIR": str(repo / "native-c-abi" / "target")},
     )
     (wheel,) = tmp_path.glob("alphaforge-*.whl")
@@ -69,8 +80,10 @@ def test_one_wheel_installs_and_runs_on_several_interpreters(repo: Path, tmp_pat
         venv = tmp_path / f"venv-{version}"
         subprocess.run([exe, "-m", "venv", str(venv)], check=True)
         python = str(venv / "bin" / "python")
-        subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        str(wheel)], check=True)
+        subprocess.run(
+            [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)],
+            check=True,
+        )
         result = subprocess.run([python, "-c", SMOKE], capture_output=True, text=True, check=False)
         assert result.returncode == 0, f"python {version}: {result.stderr}"
         assert f"({version.replace('.', ', ')})" in result.stdout

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from alphaforge.clock import TestClock, TimeEvent
 from hypothesis import given
 from hypothesis import strategies as st
+
+from alphaforge.clock import TestClock, TimeEvent
 
 timers = st.lists(
     st.tuples(st.booleans(), st.integers(1, 50), st.integers(0, 30)),  # (periodic, n, start)

@@ -3,9 +3,10 @@ from __future__ import annotations
 import fnmatch
 from typing import Any
 
-from alphaforge.msgbus import MessageBus, topic_matches
 from hypothesis import given
 from hypothesis import strategies as st
+
+from alphaforge.msgbus import MessageBus, topic_matches
 
 # No '[' or ']': the bus treats them literally, fnmatch as character classes.
 TOPIC_CHARS = st.sampled_from(list("ab.XY_1"))

@@ -4,6 +4,7 @@ from typing import Any
 
 import attrs
 import pytest
+
 from alphaforge.cache import Cache, CacheStats, LRUCache
 from alphaforge.clock import TestClock
 from alphaforge.errors import InvalidStateTransition, InvalidValue

@@ -7,6 +7,7 @@ from typing import Any
 import anyio
 import attrs
 import pytest
+
 from alphaforge.clock import Clock, LiveClock, TestClock, TimeEvent
 from alphaforge.errors import InvalidStateTransition, InvalidValue
 

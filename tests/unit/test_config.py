@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import attrs
 import pytest
+
 from alphaforge.config import Secret, load_config, load_secrets_file
 from alphaforge.errors import ConfigError, InvalidValue
 

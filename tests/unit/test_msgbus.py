@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 import pytest
+
 from alphaforge.errors import InvalidValue
 from alphaforge.msgbus import MessageBus, Request, topic_matches
 

@@ -7,7 +7,10 @@ core is loaded (and its ABI checked) the first time something needs it.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+
+TYPE_CHECKING = False  # avoids importing `typing` (~10 ms) just for annotations
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

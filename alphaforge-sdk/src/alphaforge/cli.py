@@ -24,12 +24,17 @@ def build_parser(registry: object) -> argparse.ArgumentParser:
     parser.set_defaults(plugin_registry=registry, handler=None)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name, component in sorted(registry.components("cli").items()):
-        sub = commands.add_parser(name, help=component.description, description=component.description)
+        sub = commands.add_parser(
+            name, help=component.description, description=component.description
+        )
         try:
             sub.set_defaults(handler=component.factory(sub))
         except Exception as exc:  # noqa: BLE001 - one broken command must not break the CLI
-            print(f"alphaforge: command {name!r} from plugin {component.plugin!r} failed to "
-                  f"configure: {exc}", file=sys.stderr)
+            print(
+                f"alphaforge: command {name!r} from plugin {component.plugin!r} failed to "
+                f"configure: {exc}",
+                file=sys.stderr,
+            )
     return parser
 
 

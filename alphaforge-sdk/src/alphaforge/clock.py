@@ -32,14 +32,15 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-import anyio
-import anyio.lowlevel
 import attrs
-from anyio.abc import TaskStatus
 
 from alphaforge.errors import InvalidStateTransition, InvalidValue
+
+if TYPE_CHECKING:  # anyio is imported when a LiveClock runs: backtests never pay for it
+    import anyio
+    from anyio.abc import TaskStatus
 
 __all__ = [
     "Clock",
@@ -516,7 +517,7 @@ class LiveClock(_TimerSchedule):
                 self._callback_errors += 1
                 self.on_callback_error(exc, event)
 
-    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: TaskStatus[None] | None = None) -> None:
         """Fire timers as they come due, until cancelled.
 
         Parameters
@@ -529,10 +530,14 @@ class LiveClock(_TimerSchedule):
         InvalidStateTransition
             If ``run`` is already running for this clock.
         """
+        import anyio
+        import anyio.lowlevel
+
         if self._wakeup is not None:
             raise InvalidStateTransition("LiveClock.run is already running")
         self._wakeup = anyio.Event()
-        task_status.started()
+        if task_status is not None:
+            task_status.started()
         try:
             while True:
                 self.fire_due()

@@ -65,6 +65,14 @@ class InvalidValue(AlphaForgeError, ValueError):
         self.reason = reason
         super().__init__(f"{field}={value!r}: {reason}")
 
+    @classmethod
+    def from_message(cls, message: str) -> InvalidValue:
+        """An error whose message already names the field and value (e.g. from the native core)."""
+        exc = cls.__new__(cls)
+        Exception.__init__(exc, message)
+        exc.field, exc.value, exc.reason = "", None, message
+        return exc
+
 
 class PrecisionError(InvalidValue):
     """A value does not fit the requested precision without losing digits."""

@@ -68,23 +68,24 @@ def status_name(status: int) -> str:
 
 
 def _status_error(status: int, message: str) -> AlphaForgeError:
-    exc: AlphaForgeError
+    if status == lib.AF_ERR_OVERFLOW:
+        return ArithmeticOverflow(message)
     if status == lib.AF_ERR_PRECISION:
-        exc = PrecisionError.__new__(PrecisionError)
-    elif status in (lib.AF_ERR_PARSE, lib.AF_ERR_INVALID_ARGUMENT, lib.AF_ERR_NULL_POINTER,
-                    lib.AF_ERR_NOT_FOUND, lib.AF_ERR_DIVISION_BY_ZERO):
-        exc = InvalidValue.__new__(InvalidValue)
-    elif status == lib.AF_ERR_OVERFLOW:
-        exc = ArithmeticOverflow(message)
-        exc.status = status  # type: ignore[attr-defined]
-        return exc
-    else:
-        return NativeError(f"{status_name(status)}: {message}", status)
-    # Native messages already name the argument and its value; keep the InvalidValue shape.
-    Exception.__init__(exc, message)
-    exc.field, exc.value, exc.reason = "", None, message  # type: ignore[attr-defined]
-    exc.status = status  # type: ignore[attr-defined]
-    return exc
+        return PrecisionError.from_message(message)
+    if status in _INVALID_INPUT:
+        return InvalidValue.from_message(message)
+    return NativeError(f"{status_name(status)}: {message}", status)
+
+
+_INVALID_INPUT = frozenset(
+    (
+        lib.AF_ERR_PARSE,
+        lib.AF_ERR_INVALID_ARGUMENT,
+        lib.AF_ERR_NULL_POINTER,
+        lib.AF_ERR_NOT_FOUND,
+        lib.AF_ERR_DIVISION_BY_ZERO,
+    )
+)
 
 
 def check(status: int) -> None:
@@ -97,9 +98,10 @@ def _fail(message: str) -> NoReturn:
     raise ABIMismatch(f"{message} (library: {_library_path()})")
 
 
-def _check_abi() -> None:
-    header_version = lib.AF_ABI_VERSION
-    library_version = lib.af_abi_version()
+def check_abi(library: Any) -> None:
+    """Raise :class:`ABIMismatch` unless ``library`` matches this package's ABI and layouts."""
+    header_version = library.AF_ABI_VERSION
+    library_version = library.af_abi_version()
     if header_version != ABI_VERSION:
         _fail(f"generated binding has ABI version {header_version}, package expects {ABI_VERSION}")
     if library_version != ABI_VERSION:
@@ -108,12 +110,12 @@ def _check_abi() -> None:
     offset = ffi.new("size_t *")
     for record in record_names():
         ctype = ffi.typeof(record)
-        if lib.af_layout(record.encode(), ffi.NULL, offset, size) != 0:
+        if library.af_layout(record.encode(), ffi.NULL, offset, size) != 0:
             _fail(f"record {record} is unknown to the native library: {last_error()}")
         if size[0] != ffi.sizeof(ctype):
             _fail(f"record {record}: native size {size[0]} != header size {ffi.sizeof(ctype)}")
         for field_name, field in ctype.fields:
-            if lib.af_layout(record.encode(), field_name.encode(), offset, size) != 0:
+            if library.af_layout(record.encode(), field_name.encode(), offset, size) != 0:
                 _fail(f"field {record}.{field_name} is unknown to the native library")
             if (offset[0], size[0]) != (field.offset, ffi.sizeof(field.type)):
                 _fail(
@@ -137,7 +139,7 @@ def record_names() -> list[str]:
     return sorted(names)
 
 
-_check_abi()
+check_abi(lib)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,7 +210,9 @@ class Interner:
         return int(out[0])
 
     def resolve(self, ident: int) -> str:
-        return _read_string(lambda buf, n, w: lib.af_interner_resolve(self._handle, ident, buf, n, w))
+        return _read_string(
+            lambda buf, n, w: lib.af_interner_resolve(self._handle, ident, buf, n, w)
+        )
 
     def __len__(self) -> int:
         out = ffi.new("size_t *")

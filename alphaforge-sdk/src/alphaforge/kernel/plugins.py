@@ -140,7 +140,9 @@ class PluginRegistry:
                 continue
             self._add(ep.name, plugin, distribution=dist, version=version)
 
-    def _add(self, name: str, plugin: object, distribution: str | None, version: str | None) -> None:
+    def _add(
+        self, name: str, plugin: object, distribution: str | None, version: str | None
+    ) -> None:
         if name in self._infos:
             raise DuplicateComponent(
                 f"two plugins named {name!r} (distributions {self._infos[name].distribution!r} "
@@ -161,7 +163,9 @@ class PluginRegistry:
         self, name: str, distribution: str | None, version: str | None, exc: BaseException
     ) -> None:
         if self.strict:
-            raise PluginLoadError(f"plugin {name!r} ({distribution}) failed: {_describe(exc)}") from exc
+            raise PluginLoadError(
+                f"plugin {name!r} ({distribution}) failed: {_describe(exc)}"
+            ) from exc
         self._infos[name] = PluginInfo(name, distribution, version, "failed", error=_describe(exc))
 
     # -- components --------------------------------------------------------------------------
@@ -197,10 +201,16 @@ class PluginRegistry:
             capabilities: Iterable[str] = (),
         ) -> None:
             if not isinstance(name, str) or not name:
-                raise PluginLoadError(f"plugin {plugin!r}: {kind} name={name!r} must be a non-empty str")
+                raise PluginLoadError(
+                    f"plugin {plugin!r}: {kind} name={name!r} must be a non-empty str"
+                )
             if not callable(factory):
-                raise PluginLoadError(f"plugin {plugin!r}: {kind} {name!r} factory={factory!r} is not callable")
-            staged.append(Component(kind, name, factory, plugin, description, frozenset(capabilities)))
+                raise PluginLoadError(
+                    f"plugin {plugin!r}: {kind} {name!r} factory={factory!r} is not callable"
+                )
+            staged.append(
+                Component(kind, name, factory, plugin, description, frozenset(capabilities))
+            )
 
         return register
 
