@@ -56,7 +56,17 @@ def generate_ffi_module(header: Path, out: Path) -> None:
     ffi = cffi.FFI()
     ffi.cdef(cdef_from_header(header.read_text(encoding="utf-8")))
     ffi.set_source("alphaforge._native._ffi", None)
-    ffi.emit_python_code(str(out))
+    tmp = out.with_suffix(".tmp")
+    ffi.emit_python_code(str(tmp))
+    os.replace(tmp, out)
+
+
+def install_file(source: Path, target: Path) -> None:
+    """Copy to a temporary name, then rename: a process that has the old library mapped
+    (a test run building a wheel, say) keeps its inode instead of seeing it rewritten."""
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.copy2(source, tmp)
+    os.replace(tmp, target)
 
 
 def build_native_library() -> Path:
@@ -82,7 +92,7 @@ class NativeBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             return
         library = build_native_library()
         PACKAGE_NATIVE.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(library, PACKAGE_NATIVE / library.name)
+        install_file(library, PACKAGE_NATIVE / library.name)
         generate_ffi_module(HEADER, PACKAGE_NATIVE / "_ffi.py")
         if version != "editable":
             build_data["pure_python"] = False

@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bars;
 pub mod error;
 pub mod fixed;
 pub mod interner;

@@ -8,6 +8,26 @@
 #include <stddef.h>
 
 /*
+ Time bars: `step` is nanoseconds.
+ */
+#define AF_BAR_TIME 1
+
+/*
+ Tick bars: `step` is a number of samples.
+ */
+#define AF_BAR_TICK 2
+
+/*
+ Volume bars: `step` is raw size units.
+ */
+#define AF_BAR_VOLUME 3
+
+/*
+ Value bars: `step` is raw notional (price raw * size raw).
+ */
+#define AF_BAR_VALUE 4
+
+/*
  Bump on any incompatible change to a signature, constant or `#[repr(C)]` layout.
  */
 #define AF_ABI_VERSION 1
@@ -54,7 +74,35 @@
 /*
  Opaque handle. The Mutex is needed because cffi releases the GIL around calls.
  */
+typedef struct AfBarAggregator AfBarAggregator;
+
+/*
+ Opaque handle. The Mutex is needed because cffi releases the GIL around calls.
+ */
 typedef struct AfInterner AfInterner;
+
+/*
+ One observation of the aggregated series (raw fixed-point values).
+ */
+typedef struct AfPriceSample {
+  uint64_t ts;
+  int64_t price;
+  int64_t size;
+} AfPriceSample;
+
+/*
+ A bar (raw fixed-point values at the samples' precisions).
+ */
+typedef struct AfBar {
+  uint64_t ts_open;
+  uint64_t ts_close;
+  int64_t open;
+  int64_t high;
+  int64_t low;
+  int64_t close;
+  int64_t volume;
+  uint64_t ticks;
+} AfBar;
 
 /*
  A fixed-point decimal: value = raw / 10^precision, precision in 0..=18.
@@ -79,6 +127,53 @@ const char *af_build_info(void);
  unchanged. Valid until the next af_* call on this thread; copy it, never free it.
  */
 const char *af_last_error(void);
+
+/*
+ Creates an aggregator of `kind` (`AF_BAR_*`) with a positive `step`.
+ */
+int32_t af_bars_new(int32_t kind, int64_t step, struct AfBarAggregator **out);
+
+/*
+ Frees a handle from af_bars_new. NULL is a no-op.
+ */
+void af_bars_free(struct AfBarAggregator *h);
+
+/*
+ Aggregates `n` samples (all or nothing: a bad sample fails the call, naming its index, and
+ changes nothing), then writes up to `cap` closed bars to `out`; `*written` says how many.
+ Bars that did not fit stay queued for af_bars_drain.
+ */
+int32_t af_bars_update(struct AfBarAggregator *h,
+                       const struct AfPriceSample *samples,
+                       size_t n,
+                       struct AfBar *out,
+                       size_t cap,
+                       size_t *written);
+
+/*
+ Time bars: closes the bar whose interval ends at or before `ts` (time passing without
+ data), then drains like af_bars_update.
+ */
+int32_t af_bars_flush(struct AfBarAggregator *h,
+                      uint64_t ts,
+                      struct AfBar *out,
+                      size_t cap,
+                      size_t *written);
+
+/*
+ Writes up to `cap` queued closed bars to `out`.
+ */
+int32_t af_bars_drain(struct AfBarAggregator *h, struct AfBar *out, size_t cap, size_t *written);
+
+/*
+ The number of closed bars waiting to be drained.
+ */
+int32_t af_bars_pending(struct AfBarAggregator *h, size_t *out);
+
+/*
+ The bar being built: `*has` = 1 and `*out` filled, or `*has` = 0.
+ */
+int32_t af_bars_partial(struct AfBarAggregator *h, struct AfBar *out, int32_t *has);
 
 /*
  Parses a decimal string (`-12.50`). `precision` = AF_PRECISION_INFER takes it from the

@@ -4,6 +4,7 @@
 use std::ffi::c_char;
 use std::mem::{offset_of, size_of};
 
+use crate::bars::{AfBar, AfPriceSample};
 use crate::fixed::AfFixed;
 use crate::guard::{guard, non_null, str_arg, FfiError};
 use crate::status::*;
@@ -37,6 +38,8 @@ macro_rules! layout_table {
 
 layout_table! {
     AfFixed { raw, precision }
+    AfPriceSample { ts, price, size }
+    AfBar { ts_open, ts_close, open, high, low, close, volume, ticks }
 }
 
 /// Offset and size of `record.field`, or offset 0 and the record size when `field` is NULL.

@@ -11,6 +11,7 @@
 
 #![allow(clippy::missing_safety_doc)]
 
+mod bars;
 mod fixed;
 mod guard;
 mod interner;
@@ -20,6 +21,7 @@ mod time;
 
 use std::ffi::c_char;
 
+pub use bars::*;
 pub use fixed::*;
 pub use interner::*;
 pub use layout::af_layout;

@@ -232,9 +232,47 @@ static int test_interner(void) {
     return 0;
 }
 
+static int test_bars(void) {
+    AfBarAggregator *h = NULL;
+    CHECK(af_bars_new(AF_BAR_TIME, 60, &h), AF_OK);
+    AfPriceSample samples[] = {{61, 10, 1}, {70, 12, 2}, {119, 9, 1}, {120, 11, 5}};
+    AfBar bars[4];
+    size_t written = 99;
+    CHECK(af_bars_update(h, samples, 4, bars, 4, &written), AF_OK);
+    if (written != 1 || bars[0].ts_open != 60 || bars[0].ts_close != 120 || bars[0].open != 10 ||
+        bars[0].high != 12 || bars[0].low != 9 || bars[0].close != 9 || bars[0].volume != 4 ||
+        bars[0].ticks != 3) {
+        fprintf(stderr, "unexpected first bar\n");
+        return 1;
+    }
+    AfBar partial;
+    int32_t has = 0;
+    CHECK(af_bars_partial(h, &partial, &has), AF_OK);
+    if (has != 1 || partial.open != 11) {
+        fprintf(stderr, "unexpected partial bar\n");
+        return 1;
+    }
+    CHECK(af_bars_flush(h, 180, bars, 4, &written), AF_OK);
+    if (written != 1 || bars[0].ts_close != 180) {
+        fprintf(stderr, "flush did not close the bar\n");
+        return 1;
+    }
+    AfPriceSample backwards[] = {{200, 1, 1}, {100, 1, 1}};
+    CHECK(af_bars_update(h, backwards, 2, bars, 4, &written), AF_ERR_INVALID_ARGUMENT);
+    if (strstr(af_last_error(), "sample 1") == NULL) {
+        fprintf(stderr, "last error does not name the sample: %s\n", af_last_error());
+        return 1;
+    }
+    CHECK(af_bars_new(42, 1, &h), AF_ERR_INVALID_ARGUMENT);
+    af_bars_free(h);
+    af_bars_free(NULL);
+    printf("ok bars\n");
+    return 0;
+}
+
 int main(void) {
     if (test_versions() || test_status_names() || test_layout() || test_fixed_parse_format() ||
-        test_fixed_arithmetic() || test_time() || test_interner()) {
+        test_fixed_arithmetic() || test_time() || test_interner() || test_bars()) {
         return 1;
     }
     printf("ok all\n");

@@ -32,7 +32,7 @@ from alphaforge.errors import (
 ABI_VERSION = 1
 
 try:
-    from alphaforge._native._ffi import ffi
+    from alphaforge._native._ffi import ffi as ffi
 except ImportError as exc:  # pragma: no cover - only on a broken install
     raise ABIMismatch(
         "alphaforge._native._ffi is missing: the package was installed without running its "
@@ -140,6 +140,53 @@ def record_names() -> list[str]:
 
 
 check_abi(lib)
+
+
+_NUMPY_SCALARS = {
+    "int8_t": "i1", "uint8_t": "u1", "int16_t": "<i2", "uint16_t": "<u2",
+    "int32_t": "<i4", "uint32_t": "<u4", "int64_t": "<i8", "uint64_t": "<u8",
+    "double": "<f8", "float": "<f4", "size_t": "<u8",
+}  # fmt: skip
+
+
+def numpy_dtype(record: str) -> Any:
+    """The numpy structured dtype of a ``#[repr(C)]`` record, derived from the header.
+
+    Derived, not hand-written: field names, offsets, padding and item size come from cffi's
+    reading of the committed header (itself checked against the library at import), so a
+    batch built with this dtype can be handed to the library with ``ffi.from_buffer``.
+    """
+    import numpy as np
+
+    ctype = ffi.typeof(record)
+    names, formats, offsets = [], [], []
+    for name, field in ctype.fields:
+        names.append(name)
+        formats.append(_NUMPY_SCALARS[field.type.cname])
+        offsets.append(field.offset)
+    return np.dtype(
+        {"names": names, "formats": formats, "offsets": offsets, "itemsize": ffi.sizeof(ctype)}
+    )
+
+
+def batch_pointer(array: Any, record: str, field: str = "array") -> Any:
+    """A ``const record *`` over a numpy array, zero-copy; checks dtype and contiguity.
+
+    Raises
+    ------
+    InvalidValue
+        If ``array`` is not a C-contiguous numpy array of exactly :func:`numpy_dtype` (record).
+    """
+    import numpy as np
+
+    expected = numpy_dtype(record)
+    if not isinstance(array, np.ndarray) or array.ndim != 1:
+        raise InvalidValue(field, type(array).__name__, f"expected a 1-d numpy array of {record}")
+    if array.dtype != expected:
+        raise InvalidValue(field, str(array.dtype), f"expected dtype {expected} ({record})")
+    if not array.flags.c_contiguous:
+        raise InvalidValue(field, "non-contiguous", "expected a C-contiguous array")
+    return ffi.cast(f"{record} *", ffi.from_buffer(array))
 
 
 # ---------------------------------------------------------------------------------------------
