@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import attrs
 import pytest
 
 from alphaforge.errors import InvalidValue
@@ -45,8 +44,14 @@ def test_quote_and_trade_ticks_are_frozen_values() -> None:
     assert hash(q) == hash(
         QuoteTick(IID, Price("1.0"), Price("1.1"), Quantity("2"), Quantity("3"), 10, 11)
     )
-    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         q.ts_event = 5  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        q.extra = 1  # type: ignore[attr-defined]
+    assert (q.bid_raw, q.ask_raw, q.price_precision) == (10, 11, 1)
+    assert q.mid_float == pytest.approx(1.05)
+    fast = QuoteTick.from_raw(IID, 10, 11, 2, 3, 1, 0, 10, 11)
+    assert fast == q and fast.bid_price == Price("1.0") and fast.ask_size == Quantity("3")
     t = TradeTick(IID, Price("1"), Quantity("1"), AggressorSide.BUYER, TradeId("T1"), 1, 2)
     assert t.trade_id == TradeId("T1") and t.aggressor_side == AggressorSide.BUYER
 

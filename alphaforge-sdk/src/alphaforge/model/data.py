@@ -56,46 +56,228 @@ F_SNAPSHOT: Final = 1 << 5
 """Delta flag: the delta is part of a snapshot."""
 
 
-@attrs.frozen(slots=True)
+_SCALE: Final = tuple(10.0**-p for p in range(19))
+_new = object.__new__
+
+
 class QuoteTick:
     """Top of book: best bid and ask with sizes.
+
+    Immutable and hashable. Stored as raw fixed-point integers (one price and one size
+    precision), so the backtest builds a quote with :meth:`from_raw` for the cost of one small
+    object; ``bid_price`` & co. are :class:`~alphaforge.model.Price` /
+    :class:`~alphaforge.model.Quantity` views built on access. Indicators that want floats use
+    ``bid_float`` / ``ask_float`` / ``mid_float``.
 
     Parameters
     ----------
     instrument_id, bid_price, ask_price, bid_size, ask_size
-        The quote. Not validated (hot path).
+        The quote; prices (and sizes) of different precisions are stored at the finer one.
+        Crossed quotes are legal market data and are not rejected.
     ts_event, ts_init
         Nanoseconds since the Unix epoch.
     """
 
-    instrument_id: InstrumentId
-    bid_price: Price
-    ask_price: Price
-    bid_size: Quantity
-    ask_size: Quantity
-    ts_event: int
-    ts_init: int
+    __slots__ = ("_iid", "_bid", "_ask", "_bid_size", "_ask_size", "_pp", "_sp", "_ts", "_ts_init")
+
+    def __init__(
+        self,
+        instrument_id: InstrumentId,
+        bid_price: Price,
+        ask_price: Price,
+        bid_size: Quantity,
+        ask_size: Quantity,
+        ts_event: int,
+        ts_init: int,
+    ) -> None:
+        if bid_price.precision != ask_price.precision:  # store both at the finer precision
+            pp = max(bid_price.precision, ask_price.precision)
+            bid_price, ask_price = bid_price.rescale(pp), ask_price.rescale(pp)
+        if bid_size.precision != ask_size.precision:
+            sp = max(bid_size.precision, ask_size.precision)
+            bid_size, ask_size = bid_size.rescale(sp), ask_size.rescale(sp)
+        self._iid = instrument_id
+        self._bid, self._ask = bid_price.raw, ask_price.raw
+        self._bid_size, self._ask_size = bid_size.raw, ask_size.raw
+        self._pp, self._sp = bid_price.precision, bid_size.precision
+        self._ts, self._ts_init = ts_event, ts_init
+
+    @classmethod
+    def from_raw(
+        cls,
+        instrument_id: InstrumentId,
+        bid_raw: int,
+        ask_raw: int,
+        bid_size_raw: int,
+        ask_size_raw: int,
+        price_precision: int,
+        size_precision: int,
+        ts_event: int,
+        ts_init: int,
+    ) -> QuoteTick:
+        """Build from raw integers without checks (the replay path; inputs are validated
+        columns)."""
+        self = _new(cls)
+        self._iid = instrument_id
+        self._bid, self._ask, self._bid_size, self._ask_size = (
+            bid_raw, ask_raw, bid_size_raw, ask_size_raw,
+        )  # fmt: skip
+        self._pp, self._sp, self._ts, self._ts_init = (
+            price_precision, size_precision, ts_event, ts_init,
+        )  # fmt: skip
+        return self
+
+    instrument_id = property(lambda self: self._iid, doc="The instrument.")
+    bid_raw = property(lambda self: self._bid, doc="Raw bid price at ``price_precision``.")
+    ask_raw = property(lambda self: self._ask, doc="Raw ask price at ``price_precision``.")
+    bid_size_raw = property(lambda self: self._bid_size, doc="Raw bid size.")
+    ask_size_raw = property(lambda self: self._ask_size, doc="Raw ask size.")
+    price_precision = property(lambda self: self._pp, doc="Precision of the prices.")
+    size_precision = property(lambda self: self._sp, doc="Precision of the sizes.")
+    ts_event = property(lambda self: self._ts, doc="Venue timestamp (ns).")
+    ts_init = property(lambda self: self._ts_init, doc="Local creation timestamp (ns).")
+
+    @property
+    def bid_price(self) -> Price:
+        return Price.from_raw(self._bid, self._pp)
+
+    @property
+    def ask_price(self) -> Price:
+        return Price.from_raw(self._ask, self._pp)
+
+    @property
+    def bid_size(self) -> Quantity:
+        return Quantity.from_raw(self._bid_size, self._sp)
+
+    @property
+    def ask_size(self) -> Quantity:
+        return Quantity.from_raw(self._ask_size, self._sp)
+
+    @property
+    def bid_float(self) -> float:
+        return self._bid * _SCALE[self._pp]
+
+    @property
+    def ask_float(self) -> float:
+        return self._ask * _SCALE[self._pp]
+
+    @property
+    def mid_float(self) -> float:
+        return (self._bid + self._ask) * 0.5 * _SCALE[self._pp]
+
+    def _key(self) -> tuple[object, ...]:
+        return (self._iid, self.bid_price, self.ask_price, self.bid_size, self.ask_size,
+                self._ts, self._ts_init)  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not QuoteTick:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"QuoteTick({self._iid}, bid={self.bid_price}x{self.bid_size}, "
+            f"ask={self.ask_price}x{self.ask_size}, ts_event={self._ts})"
+        )
 
 
-@attrs.frozen(slots=True)
 class TradeTick:
-    """A trade print.
+    """A trade print; immutable, raw-backed like :class:`QuoteTick`.
 
     Parameters
     ----------
     instrument_id, price, size, aggressor_side, trade_id
-        The trade. Not validated (hot path).
+        The trade.
     ts_event, ts_init
         Nanoseconds since the Unix epoch.
     """
 
-    instrument_id: InstrumentId
-    price: Price
-    size: Quantity
-    aggressor_side: AggressorSide
-    trade_id: TradeId
-    ts_event: int
-    ts_init: int
+    __slots__ = ("_iid", "_px", "_size", "_pp", "_sp", "_side", "_trade_id", "_ts", "_ts_init")
+
+    def __init__(
+        self,
+        instrument_id: InstrumentId,
+        price: Price,
+        size: Quantity,
+        aggressor_side: AggressorSide,
+        trade_id: TradeId,
+        ts_event: int,
+        ts_init: int,
+    ) -> None:
+        self._iid = instrument_id
+        self._px, self._pp = price.raw, price.precision
+        self._size, self._sp = size.raw, size.precision
+        self._side, self._trade_id = aggressor_side, str(trade_id)
+        self._ts, self._ts_init = ts_event, ts_init
+
+    @classmethod
+    def from_raw(
+        cls,
+        instrument_id: InstrumentId,
+        price_raw: int,
+        size_raw: int,
+        price_precision: int,
+        size_precision: int,
+        aggressor_side: AggressorSide,
+        trade_id: str,
+        ts_event: int,
+        ts_init: int,
+    ) -> TradeTick:
+        """Build from raw integers without checks (the replay path)."""
+        self = _new(cls)
+        self._iid, self._px, self._size, self._pp, self._sp = (
+            instrument_id, price_raw, size_raw, price_precision, size_precision,
+        )  # fmt: skip
+        self._side, self._trade_id, self._ts, self._ts_init = (
+            aggressor_side, trade_id, ts_event, ts_init,
+        )  # fmt: skip
+        return self
+
+    instrument_id = property(lambda self: self._iid, doc="The instrument.")
+    price_raw = property(lambda self: self._px, doc="Raw price at ``price_precision``.")
+    size_raw = property(lambda self: self._size, doc="Raw size at ``size_precision``.")
+    price_precision = property(lambda self: self._pp, doc="Precision of the price.")
+    size_precision = property(lambda self: self._sp, doc="Precision of the size.")
+    aggressor_side = property(lambda self: self._side, doc="Who took liquidity.")
+    ts_event = property(lambda self: self._ts, doc="Venue timestamp (ns).")
+    ts_init = property(lambda self: self._ts_init, doc="Local creation timestamp (ns).")
+
+    @property
+    def price(self) -> Price:
+        return Price.from_raw(self._px, self._pp)
+
+    @property
+    def size(self) -> Quantity:
+        return Quantity.from_raw(self._size, self._sp)
+
+    @property
+    def trade_id(self) -> TradeId:
+        return TradeId(self._trade_id)
+
+    @property
+    def price_float(self) -> float:
+        return self._px * _SCALE[self._pp]
+
+    def _key(self) -> tuple[object, ...]:
+        return (self._iid, self.price, self.size, self._side, self._trade_id, self._ts,
+                self._ts_init)  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not TradeTick:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"TradeTick({self._iid}, {self.price}x{self.size}, {self._side.name}, "
+            f"trade_id={self._trade_id!r}, ts_event={self._ts})"
+        )
 
 
 _AGG_BY_NAME: Final = {a.name: a for a in BarAggregation}
