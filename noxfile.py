@@ -29,7 +29,8 @@ CARGO_ENV = {"CARGO_TARGET_DIR": str(ROOT / "native-c-abi" / "target")}
 def install_workspace(session: nox.Session, *groups: str) -> None:
     for group in groups:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
-    session.install("-e", "./alphaforge-sdk", *(f"-e{p}" for p in PLUGINS), env=CARGO_ENV)
+    # Each plugin with its `test` extra (what its tests/ need beyond pytest, e.g. OTLP/HTTP).
+    session.install("-e", "./alphaforge-sdk", *(f"-e{p}[test]" for p in PLUGINS), env=CARGO_ENV)
 
 
 def cargo(session: nox.Session, *args: str) -> None:

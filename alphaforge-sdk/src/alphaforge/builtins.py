@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
+from typing import Any
 
 from alphaforge.kernel.hookspec import Register, hookimpl
 
@@ -44,7 +46,102 @@ def _demo_command(parser: argparse.ArgumentParser) -> Handler:
     return run
 
 
+def _metrics_command(parser: argparse.ArgumentParser) -> Handler:
+    parser.add_argument("path", help="a JSON-lines file written by the 'jsonl' metrics exporter")
+    parser.add_argument("--json", action="store_true", help="print the record as JSON instead")
+
+    def run(args: argparse.Namespace) -> int:
+        from alphaforge.errors import InvalidValue
+        from alphaforge.metrics.jsonl import format_table, read_last_record
+
+        try:
+            record = read_last_record(args.path)
+        except InvalidValue as exc:
+            print(f"alphaforge metrics: {exc}", file=sys.stderr)
+            return 1
+        print(json.dumps(record, indent=2) if args.json else format_table(record))
+        return 0
+
+    return run
+
+
+def _jsonl_exporter(**config: Any) -> Any:
+    from alphaforge.metrics.jsonl import JsonLinesExporter
+
+    return JsonLinesExporter(**config)
+
+
 @hookimpl
 def alphaforge_register_cli(register: Register) -> None:
     register("plugins", _plugins_command, description="list installed plugins and their components")
     register("demo", _demo_command, description="start a kernel and run a message-bus round trip")
+    register(
+        "metrics",
+        _metrics_command,
+        description="print the latest metrics of a run from a JSON-lines metrics file",
+    )
+
+
+@hookimpl
+def alphaforge_register_metrics_exporters(register: Register) -> None:
+    register(
+        "jsonl",
+        _jsonl_exporter,
+        description="append one JSON line per snapshot to a file (or log it without 'path')",
+    )
+
+
+# -- trading engines (portfolio, risk, execution, trader); built lazily by the factories -------
+
+
+def _portfolio_engine(kernel: Any) -> Any:
+    from alphaforge.trading.wiring import portfolio_from_kernel
+
+    return portfolio_from_kernel(kernel)
+
+
+def _risk_engine(kernel: Any) -> Any:
+    from alphaforge.trading.wiring import risk_engine_from_kernel
+
+    return risk_engine_from_kernel(kernel)
+
+
+def _execution_engine(kernel: Any) -> Any:
+    from alphaforge.trading.wiring import exec_engine_from_kernel
+
+    return exec_engine_from_kernel(kernel)
+
+
+def _trader_engine(kernel: Any) -> Any:
+    from alphaforge.trading.wiring import trader_from_kernel
+
+    return trader_from_kernel(kernel)
+
+
+@hookimpl
+def alphaforge_register_engines(register: Register) -> None:
+    register("portfolio", _portfolio_engine, description="accounts, positions, PnL, exposure")
+    register("risk", _risk_engine, description="pre-trade risk checks and trading state")
+    register("execution", _execution_engine, description="order management (OMS) and routing")
+    register("trader", _trader_engine, description="hosts actors and strategies")
+
+
+@hookimpl
+def alphaforge_kernel_started(kernel: Any) -> None:
+    trader = kernel.engines.get("trader")
+    if trader is not None:
+        trader.start()
+
+
+@hookimpl
+def alphaforge_kernel_stopped(kernel: Any) -> None:
+    trader = kernel.engines.get("trader")
+    if trader is not None:
+        trader.stop()
+
+
+@hookimpl
+def alphaforge_kernel_disposed(kernel: Any) -> None:
+    trader = kernel.engines.get("trader")
+    if trader is not None:
+        trader.dispose()

@@ -15,10 +15,12 @@ import attrs
 
 from alphaforge.cache import Cache
 from alphaforge.clock import Clock, LiveClock, TestClock
-from alphaforge.errors import KernelStateError
+from alphaforge.errors import ConfigError, KernelStateError
 from alphaforge.kernel.plugins import Component, PluginInfo, PluginRegistry
+from alphaforge.metrics.config import MetricsConfig
+from alphaforge.metrics.engine import EngineMetrics
 from alphaforge.model.identifiers import TraderId
-from alphaforge.msgbus import MessageBus
+from alphaforge.msgbus import MessageBus, MeteredMessageBus
 
 
 class Environment(enum.Enum):
@@ -51,6 +53,9 @@ class KernelConfig:
         Discover installed plugins; off, only the explicitly passed plugins are used.
     engines
         Names of registered engines to instantiate at build, in order.
+    metrics
+        Engine metrics: enabled flag, exporters by name with their config, export interval
+        (see :class:`~alphaforge.metrics.MetricsConfig`).
     """
 
     trader_id: str = "TRADER-001"
@@ -58,6 +63,7 @@ class KernelConfig:
     strict_plugins: bool = False
     load_entry_points: bool = True
     engines: tuple[str, ...] = ()
+    metrics: MetricsConfig = attrs.field(factory=MetricsConfig)
 
 
 _TRANSITIONS: Mapping[str, tuple[frozenset[KernelState], KernelState]] = {
@@ -97,7 +103,21 @@ class Kernel:
         self.clock: Clock = clock or (
             TestClock() if self.config.environment is Environment.BACKTEST else LiveClock()
         )
-        self.msgbus = MessageBus()
+        metrics = self.config.metrics
+        self.metrics = EngineMetrics(
+            trader_id=str(self.trader_id),
+            clock=self.clock,
+            enabled=metrics.enabled,
+            export_interval_ms=metrics.export_interval_ms,
+        )
+        # The metering bus only when metrics are on: the plain bus's publish pays nothing.
+        self.msgbus = (
+            MeteredMessageBus(family_depth=metrics.topic_family_depth)
+            if metrics.enabled
+            else MessageBus()
+        )
+        if metrics.enabled:
+            self.metrics.watch_bus(self.msgbus)
         self.cache = Cache()
         self.engines: dict[str, Any] = {}
         self._plugins: PluginRegistry | None = None
@@ -128,22 +148,40 @@ class Kernel:
         )
         for name in self.config.engines:
             self.engines[name] = self._plugins.component("engine", name).factory(self)
+        if self.config.metrics.enabled:
+            self._build_exporters(self._plugins)
         self.state = built
         self._plugins.manager.hook.alphaforge_kernel_built(kernel=self)
         return self
 
+    def _build_exporters(self, plugins: PluginRegistry) -> None:
+        for index, exporter in enumerate(self.config.metrics.exporters):
+            factory = plugins.component("metrics_exporter", exporter.name).factory
+            try:
+                instance = factory(**exporter.config)
+            except TypeError as exc:  # unknown or missing keyword arguments
+                # Only the keys: values may be credentials (e.g. HTTP headers).
+                raise ConfigError(
+                    f"metrics.exporters[{index}].config", sorted(exporter.config), str(exc)
+                ) from exc
+            self.metrics.add_exporter(exporter.name, instance)
+
     def start(self) -> None:
-        self.state = self._check("start")
+        target = self._check("start")
+        self.metrics.start()  # exporters first: a failing one leaves the kernel as it was
+        self.state = target
         self.hook.alphaforge_kernel_started(kernel=self)
 
     def stop(self) -> None:
         self.state = self._check("stop")
         self.hook.alphaforge_kernel_stopped(kernel=self)
+        self.metrics.stop()  # a final snapshot, after the plugins' stop hooks
 
     def dispose(self) -> None:
         if self.state is KernelState.RUNNING:
             self.stop()
         self.state = self._check("dispose")
+        self.metrics.close()
         if self._plugins is not None:
             self._plugins.manager.hook.alphaforge_kernel_disposed(kernel=self)
             self._plugins.close()
