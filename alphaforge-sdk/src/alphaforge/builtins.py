@@ -118,8 +118,15 @@ def _trader_engine(kernel: Any) -> Any:
     return trader_from_kernel(kernel)
 
 
+def _data_engine(kernel: Any) -> Any:
+    from alphaforge.data.engine import DataEngine
+
+    return DataEngine(kernel)
+
+
 @hookimpl
 def alphaforge_register_engines(register: Register) -> None:
+    register("data", _data_engine, description="market data to cache and bus, books, bars")
     register("portfolio", _portfolio_engine, description="accounts, positions, PnL, exposure")
     register("risk", _risk_engine, description="pre-trade risk checks and trading state")
     register("execution", _execution_engine, description="order management (OMS) and routing")

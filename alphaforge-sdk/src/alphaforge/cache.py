@@ -522,6 +522,25 @@ class Cache:
             history = self._bars[key] = deque(maxlen=self._bar_capacity)
         history.append(bar)
 
+    def quote_sink(self, instrument_id: Hashable) -> Callable[[TickLike], None]:
+        """``add_quote`` for one instrument as a bound append: the replay hot path's form.
+
+        Bypasses the disposed check: take a sink per run, never keep it past ``dispose``.
+        """
+        self._check_live()
+        history = self._quotes.get(instrument_id)
+        if history is None:
+            history = self._quotes[instrument_id] = deque(maxlen=self._tick_capacity)
+        return history.append
+
+    def trade_sink(self, instrument_id: Hashable) -> Callable[[TickLike], None]:
+        """``add_trade`` for one instrument as a bound append (see :meth:`quote_sink`)."""
+        self._check_live()
+        history = self._trades.get(instrument_id)
+        if history is None:
+            history = self._trades[instrument_id] = deque(maxlen=self._tick_capacity)
+        return history.append
+
     def quote(self, instrument_id: Hashable, index: int = 0) -> TickLike | None:
         """Return the latest quote (``index=1`` the one before, ...), or None."""
         return _nth_newest(self._quotes.get(instrument_id), index)
