@@ -71,8 +71,76 @@ def _jsonl_exporter(**config: Any) -> Any:
     return JsonLinesExporter(**config)
 
 
+EXAMPLES = ("ema_cross", "ema_cross_bars", "market_maker")
+
+
+def _backtest_command(parser: argparse.ArgumentParser) -> Handler:
+    parser.add_argument("config", nargs="?", help="a backtest TOML file (see docs/backtesting.md)")
+    parser.add_argument(
+        "--example", choices=EXAMPLES, default="ema_cross",
+        help="run a bundled example when no CONFIG is given (default: ema_cross)",
+    )  # fmt: skip
+    parser.add_argument("--report", help="where to write the HTML report (overrides the file)")
+    parser.add_argument("--json", action="store_true", help="print the statistics as JSON")
+
+    def run(args: argparse.Namespace) -> int:
+        from pathlib import Path
+
+        from alphaforge.backtest.config import run_backtest
+        from alphaforge.errors import AlphaForgeError
+
+        if args.config is not None:
+            path, base = Path(args.config), None
+        else:  # a bundled example; its relative paths are taken from the working directory
+            path, base = Path(__file__).parent / "examples" / f"{args.example}.toml", Path.cwd()
+        try:
+            outcome = run_backtest(path, report=args.report, base_dir=base)
+        except (AlphaForgeError, OSError) as exc:
+            print(f"alphaforge backtest: {exc}", file=sys.stderr)
+            return 1
+        result = outcome.result
+        if args.json:
+            print(json.dumps(result.statistics.as_dict(), indent=2))
+        else:
+            print(result.summary())
+            rate = outcome.events / outcome.seconds if outcome.seconds else 0.0
+            print(f"{'events':<24}{outcome.events:,} in {outcome.seconds:.2f} s ({rate:,.0f}/s)")
+            if outcome.report is not None:
+                print(f"report: {outcome.report}")
+        return 130 if result.interrupted else 0
+
+    return run
+
+
+class _ExampleStrategy:
+    """A strategy class imported on first use, so building a kernel imports no strategies."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def _cls(self) -> Any:
+        from alphaforge.examples import strategies
+
+        return getattr(strategies, self.name)
+
+    @property
+    def config_class(self) -> Any:
+        return self._cls().config_class
+
+    def __call__(self, config: Any = None) -> Any:
+        return self._cls()(config)
+
+
+@hookimpl
+def alphaforge_register_strategies(register: Register) -> None:
+    register("ema_cross", _ExampleStrategy("EmaCross"), description="EMA crossover on quote mids")
+    register("ema_cross_bars", _ExampleStrategy("EmaCrossBars"), description="EMA cross on bars")
+    register("market_maker", _ExampleStrategy("MarketMaker"), description="post-only market maker")
+
+
 @hookimpl
 def alphaforge_register_cli(register: Register) -> None:
+    register("backtest", _backtest_command, description="run a backtest from a TOML file")
     register("plugins", _plugins_command, description="list installed plugins and their components")
     register("demo", _demo_command, description="start a kernel and run a message-bus round trip")
     register(

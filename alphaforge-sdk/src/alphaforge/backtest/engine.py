@@ -30,12 +30,12 @@ import numpy as np
 
 from alphaforge.backtest.exchange import ExchangeConfig, SimulatedExchange
 from alphaforge.backtest.results import BacktestResult, ResultRecorder
+from alphaforge.clock import TestClock
 from alphaforge.data.arrays import MarketArray
 from alphaforge.data.engine import DataEngine
 from alphaforge.data.merge import merge_order
 from alphaforge.data.schemas import DataType
 from alphaforge.errors import InvalidValue, KernelStateError
-from alphaforge.execution.engine import ExecEngineConfig
 from alphaforge.execution.oms import OmsType
 from alphaforge.kernel import Kernel, KernelConfig, KernelState
 from alphaforge.matching import BAR_DTYPE as MATCH_BAR_DTYPE
@@ -52,6 +52,9 @@ from alphaforge.trading.strategy import Strategy
 from alphaforge.trading.topics import bars_topic, book_topic, quotes_topic, trades_topic
 
 CHUNK = 65_536
+
+Handler = Callable[[int, int], None]
+"""Replays rows ``[start, stop)`` of a stream's current chunk."""
 
 
 def parse_money(text: str, field: str = "starting_balances") -> Money:
@@ -137,7 +140,9 @@ class BacktestEngine:
         Extra plugin objects for the kernel (its entry points are loaded too).
     """
 
-    def __init__(self, config: BacktestEngineConfig | None = None, *, plugins: tuple[object, ...] = ()):
+    def __init__(
+        self, config: BacktestEngineConfig | None = None, *, plugins: tuple[object, ...] = ()
+    ):
         self.config = config or BacktestEngineConfig()
         self.kernel = Kernel(
             KernelConfig(
@@ -148,6 +153,7 @@ class BacktestEngine:
             plugins=plugins,
         ).build()
         engines = self.kernel.engines
+        self._clock: TestClock = self.kernel.clock  # type: ignore[assignment]  # backtest kernel
         self.data_engine: DataEngine = engines["data"]
         self.portfolio, self.risk, self.exec_engine = (
             engines["portfolio"], engines["risk"], engines["execution"],
@@ -196,7 +202,10 @@ class BacktestEngine:
         if iid not in self._instruments:
             raise InvalidValue("data.instrument_id", data.instrument_id, "add the instrument first")
         instrument = self._instruments[iid]
-        if data.price_precision != instrument.price_precision and data.data_type is not DataType.BARS:
+        if (
+            data.price_precision != instrument.price_precision
+            and data.data_type is not DataType.BARS
+        ):
             raise InvalidValue(
                 "data.price_precision", data.price_precision,
                 f"{iid} trades at price precision {instrument.price_precision}",
@@ -218,7 +227,7 @@ class BacktestEngine:
         self._ran = True
         streams = [self._window(s, start_ns, end_ns) for s in self._streams]
         first_ts = min((int(s.data.ts_init[0]) for s in streams if len(s.data)), default=0)
-        self.kernel.clock.set_time(first_ts)
+        self._clock.set_time(first_ts)
         recorder = ResultRecorder(self.kernel, self.portfolio, self.exec_engine,
                                   self.config.equity_interval_ns)  # fmt: skip
         self.kernel.start()  # strategies subscribe in on_start
@@ -245,7 +254,9 @@ class BacktestEngine:
         hi = len(ts) if end_ns is None else int(np.searchsorted(ts, end_ns, "right"))
         if (lo, hi) == (0, len(ts)):
             return stream
-        return _Stream(stream.data.replace(stream.data.records[lo:hi]), stream.kind, stream.instrument_id)
+        return _Stream(
+            stream.data.replace(stream.data.records[lo:hi]), stream.kind, stream.instrument_id
+        )
 
     def _internal_bars(self, streams: list[_Stream]) -> list[_Stream]:
         """INTERNAL bar types the strategies subscribed to, built natively from their source."""
@@ -253,7 +264,11 @@ class BacktestEngine:
         for bar_type in self.data_engine.internal_bar_types():
             wanted = DataType.TRADES if bar_type.spec.price_type.name == "LAST" else DataType.QUOTES
             source = next(
-                (s for s in streams if s.instrument_id == bar_type.instrument_id and s.kind is wanted),
+                (
+                    s
+                    for s in streams
+                    if s.instrument_id == bar_type.instrument_id and s.kind is wanted
+                ),
                 None,
             )
             if source is None:
@@ -265,26 +280,30 @@ class BacktestEngine:
         return out
 
     def _replay(self, streams: list[_Stream], advance: Callable[[int], None]) -> None:
+        """Replay the merged streams chunk by chunk; within a chunk, each run of consecutive
+        events from one stream is handed to that stream's handler as one loop."""
         stream_ids, rows = merge_order(*[s.data.ts_init for s in streams])
         makers = [self._handler_maker(s) for s in streams]
         total = len(rows)
         for a in range(0, total, CHUNK):
             b = min(a + CHUNK, total)
-            ids, local_rows = stream_ids[a:b], rows[a:b]
-            handlers: list[Callable[[int], None] | None] = [None] * len(streams)
+            ids, chunk_rows = stream_ids[a:b], rows[a:b]
+            runs: list[Handler | None] = [None] * len(streams)
             offsets = [0] * len(streams)
             for s in np.unique(ids).tolist():
-                mine = local_rows[ids == s]
-                lo, hi = int(mine[0]), int(mine[-1]) + 1
-                handlers[s] = makers[s](lo, hi)
-                offsets[s] = lo
-            for s, row in zip(ids.tolist(), local_rows.tolist(), strict=True):
-                handlers[s](row - offsets[s])  # type: ignore[misc]
+                mine = chunk_rows[ids == s]
+                offsets[s] = lo = int(mine[0])
+                runs[s] = makers[s](lo, int(mine[-1]) + 1)
+            starts = np.concatenate(([0], np.flatnonzero(np.diff(ids)) + 1, [len(ids)]))
+            for i0, i1 in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+                s = int(ids[i0])
+                first = int(chunk_rows[i0]) - offsets[s]
+                runs[s](first, first + (i1 - i0))  # type: ignore[misc]
             advance(b - a)
 
     # -- per-stream handlers ---------------------------------------------------------------------
 
-    def _handler_maker(self, stream: _Stream) -> Callable[[int, int], Callable[[int], None]]:
+    def _handler_maker(self, stream: _Stream) -> Callable[[int, int], Handler]:
         kind = stream.kind
         if kind is DataType.QUOTES:
             return self._quote_handler(stream)
@@ -297,9 +316,9 @@ class BacktestEngine:
     def _common(self, stream: _Stream) -> tuple[Any, ...]:
         exchange = self._venues[stream.instrument_id.venue][1]
         market = exchange.market(stream.instrument_id)
-        return self.kernel.clock.step_to, exchange, market, self.kernel.msgbus.publish
+        return self._clock.step_to, exchange, market, self.kernel.msgbus.publish
 
-    def _quote_handler(self, stream: _Stream) -> Callable[[int, int], Callable[[int], None]]:
+    def _quote_handler(self, stream: _Stream) -> Callable[[int, int], Handler]:
         step, exchange, market, publish = self._common(stream)
         iid, data = stream.instrument_id, stream.data
         pp, sp = data.price_precision, data.size_precision
@@ -307,28 +326,31 @@ class BacktestEngine:
         topic, new = quotes_topic(iid), QuoteTick.from_raw
         on_quote, advance = exchange.on_quote, exchange.advance
 
-        def make(lo: int, hi: int) -> Callable[[int], None]:
+        def make(lo: int, hi: int) -> Handler:
             rec = data.records[lo:hi]
             ts_l, tse_l = rec["ts_init"].tolist(), rec["ts_event"].tolist()
             bid_l, ask_l = rec["bid_price"].tolist(), rec["ask_price"].tolist()
             bs_l, as_l = rec["bid_size"].tolist(), rec["ask_size"].tolist()
 
-            def on(i: int) -> None:
-                ts = ts_l[i]
-                step(ts)
-                if ts >= exchange.next_due_ns:
-                    advance(ts)
-                quote = new(iid, bid_l[i], ask_l[i], bs_l[i], as_l[i], pp, sp, tse_l[i], ts)
-                append(quote)
-                if market.working:  # resting orders see the quote before strategies do
-                    on_quote(market, ts, bid_l[i], ask_l[i], bs_l[i], as_l[i])
-                publish(topic, quote)
+            def run(i0: int, i1: int) -> None:
+                for ts, tse, bid, ask, bsz, asz in zip(
+                    ts_l[i0:i1], tse_l[i0:i1], bid_l[i0:i1], ask_l[i0:i1], bs_l[i0:i1],
+                    as_l[i0:i1], strict=True,
+                ):  # fmt: skip
+                    step(ts)
+                    if ts >= exchange.next_due_ns:
+                        advance(ts)
+                    quote = new(iid, bid, ask, bsz, asz, pp, sp, tse, ts)
+                    append(quote)
+                    if market.working:  # resting orders see the quote before strategies do
+                        on_quote(market, ts, bid, ask, bsz, asz)
+                    publish(topic, quote)
 
-            return on
+            return run
 
         return make
 
-    def _trade_handler(self, stream: _Stream) -> Callable[[int, int], Callable[[int], None]]:
+    def _trade_handler(self, stream: _Stream) -> Callable[[int, int], Handler]:
         step, exchange, market, publish = self._common(stream)
         iid, data = stream.instrument_id, stream.data
         pp, sp = data.price_precision, data.size_precision
@@ -337,7 +359,7 @@ class BacktestEngine:
         sides = {int(s): s for s in AggressorSide}
         buf = np.zeros(1, dtype=MATCH_TRADE_DTYPE)
 
-        def make(lo: int, hi: int) -> Callable[[int], None]:
+        def make(lo: int, hi: int) -> Handler:
             rec = data.records[lo:hi]
             ts_l, tse_l = rec["ts_init"].tolist(), rec["ts_event"].tolist()
             px_l, sz_l = rec["price"].tolist(), rec["size"].tolist()
@@ -359,11 +381,11 @@ class BacktestEngine:
                     exchange.on_trades(market, buf)
                 publish(topic, trade)
 
-            return on
+            return _each(on)
 
         return make
 
-    def _bar_handler(self, stream: _Stream) -> Callable[[int, int], Callable[[int], None]]:
+    def _bar_handler(self, stream: _Stream) -> Callable[[int, int], Handler]:
         step, exchange, market, publish = self._common(stream)
         data = stream.data
         bar_type = BarType.from_str(data.bar_type or "")
@@ -377,7 +399,7 @@ class BacktestEngine:
         p_shift = 10 ** (pp - instrument.price_precision) if pp >= instrument.price_precision else 0
         s_shift = 10 ** (sp - instrument.size_precision) if sp >= instrument.size_precision else 0
 
-        def make(lo: int, hi: int) -> Callable[[int], None]:
+        def make(lo: int, hi: int) -> Handler:
             rec = data.records[lo:hi]
             rows = rec[["ts_event", "ts_init", "open", "high", "low", "close", "volume"]].tolist()
 
@@ -395,11 +417,11 @@ class BacktestEngine:
                     exchange.on_bars(market, buf)
                 publish(topic, bar)
 
-            return on
+            return _each(on)
 
         return make
 
-    def _delta_handler(self, stream: _Stream) -> Callable[[int, int], Callable[[int], None]]:
+    def _delta_handler(self, stream: _Stream) -> Callable[[int, int], Handler]:
         step, exchange, market, publish = self._common(stream)
         iid, data = stream.instrument_id, stream.data
         book = self.data_engine.book(iid, data.price_precision, data.size_precision)
@@ -407,7 +429,7 @@ class BacktestEngine:
         records = data.records
         batch_start = [0]  # global row of the first delta of the open batch (spans chunks)
 
-        def make(lo: int, hi: int) -> Callable[[int], None]:
+        def make(lo: int, hi: int) -> Handler:
             rec = records[lo:hi]
             flags_l, ts_l = rec["flags"].tolist(), rec["ts_init"].tolist()
 
@@ -426,9 +448,19 @@ class BacktestEngine:
                 if has_subscribers(topic):
                     publish(topic, book)
 
-            return on
+            return _each(on)
 
         return make
+
+
+def _each(on: Callable[[int], None]) -> Handler:
+    """A run handler from a per-row one."""
+
+    def run(i0: int, i1: int) -> None:
+        for i in range(i0, i1):
+            on(i)
+
+    return run
 
 
 @contextmanager

@@ -363,8 +363,8 @@ class SimulatedExchange:
             self._report(order, OrderRejected, ts=ts, account_id=self._account_id,
                          reason=reason_text(int(rec["reason"])))  # fmt: skip
         elif kind in (MatchEventKind.CANCELED, MatchEventKind.EXPIRED):
-            cls = OrderCanceled if kind == MatchEventKind.CANCELED else OrderExpired
-            self._report(order, cls, ts=ts, venue_order_id=venue_order_id,
+            ended = OrderCanceled if kind == MatchEventKind.CANCELED else OrderExpired
+            self._report(order, ended, ts=ts, venue_order_id=venue_order_id,
                          account_id=self._account_id)  # fmt: skip
         elif kind == MatchEventKind.TRIGGERED:
             self._report(order, OrderTriggered, ts=ts, venue_order_id=venue_order_id,

@@ -9,7 +9,7 @@ first, min and max points so spikes survive.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -35,7 +35,7 @@ class ReportData:
     fill_ts: np.ndarray[Any, Any]
     fill_price: np.ndarray[Any, Any]
     fill_is_buy: np.ndarray[Any, Any]
-    tables: dict[str, tuple[Sequence[str], Sequence[Sequence[Any]]]] = attrs.field(factory=dict)
+    tables: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]] = attrs.field(factory=dict)
     notes: Sequence[str] = ()
 
 

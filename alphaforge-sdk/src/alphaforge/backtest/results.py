@@ -132,8 +132,11 @@ class BacktestResult:
         is_buy = np.asarray([s == "BUY" for s in fills.column("side").to_pylist()], dtype=bool)
         tables = {
             name: (table.column_names, [list(r.values()) for r in table.to_pylist()])
-            for name, table in (("Fills", fills), ("Positions", self.positions),
-                                ("Orders", self.orders))  # fmt: skip
+            for name, table in (
+                ("Fills", fills),
+                ("Positions", self.positions),
+                ("Orders", self.orders),
+            )
         }
         return ReportData(
             title=title, statistics=self.statistics, equity_ts=self.equity_ts,

@@ -65,12 +65,12 @@ class DataEngine:
     def internal_bar_types(self) -> list[BarType]:
         """Subscribed bar types the engine must build itself."""
         return [
-            bt
-            for bt in self.subscribed(DataKind.BARS)
-            if bt.source is AggregationSource.INTERNAL
+            bt for bt in self.subscribed(DataKind.BARS) if bt.source is AggregationSource.INTERNAL
         ]
 
-    def book(self, instrument_id: InstrumentId, price_precision: int, size_precision: int) -> OrderBook:
+    def book(
+        self, instrument_id: InstrumentId, price_precision: int, size_precision: int
+    ) -> OrderBook:
         """The engine's L2 book of an instrument (created on first use)."""
         book = self.books.get(instrument_id)
         if book is None:
@@ -113,7 +113,9 @@ class DataEngine:
 
     # -- per event (live) ---------------------------------------------------------------------
 
-    def add_bar_aggregation(self, bar_type: BarType, price_precision: int, size_precision: int) -> None:
+    def add_bar_aggregation(
+        self, bar_type: BarType, price_precision: int, size_precision: int
+    ) -> None:
         """Build INTERNAL ``bar_type`` bars from the live ticks of its instrument."""
         pp, sp = price_precision, size_precision
         if bar_type.spec.price_type is PriceType.MID:
@@ -151,12 +153,16 @@ class DataEngine:
         self._cache.add_bar(bar)
         self._bus.publish(bars_topic(bar.bar_type), bar)
 
-    def process_deltas(self, deltas: OrderBookDeltas, price_precision: int, size_precision: int) -> None:
+    def process_deltas(
+        self, deltas: OrderBookDeltas, price_precision: int, size_precision: int
+    ) -> None:
         from alphaforge.book import deltas_to_array
 
         book = self.book(deltas.instrument_id, price_precision, size_precision)
         book.apply_batch(
-            deltas_to_array(deltas.deltas, price_precision=price_precision, size_precision=size_precision)
+            deltas_to_array(
+                deltas.deltas, price_precision=price_precision, size_precision=size_precision
+            )
         )
         self._bus.publish(book_deltas_topic(deltas.instrument_id), deltas)
         self._bus.publish(book_topic(deltas.instrument_id), book)

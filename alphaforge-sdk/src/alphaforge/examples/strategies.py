@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import attrs
 
+from alphaforge.errors import InvalidValue
 from alphaforge.indicators import EMA
 from alphaforge.model.data import Bar, BarType, QuoteTick
 from alphaforge.model.enums import OrderSide, TimeInForce
@@ -55,7 +56,11 @@ class _Crossing(Strategy):
         if self._side:
             self.crossings += 1
         # Flip: close the old side and open the new one in one order.
-        qty = self._size if self._side == 0 else Quantity.from_raw(2 * self._size.raw, self._size.precision)
+        qty = (
+            self._size
+            if self._side == 0
+            else Quantity.from_raw(2 * self._size.raw, self._size.precision)
+        )
         side = OrderSide.BUY if want > 0 else OrderSide.SELL
         self.submit_order(self.order_factory.market(self.instrument, side, qty))
         self._side = want
@@ -66,6 +71,8 @@ class _Crossing(Strategy):
 
 class EmaCross(_Crossing):
     """EMA crossover on quote mids (``fast`` / ``slow`` in ticks)."""
+
+    config_class = EmaCrossConfig
 
     def on_start(self) -> None:
         self.subscribe_quotes(self.instrument)
@@ -80,6 +87,8 @@ class EmaCross(_Crossing):
 
 class EmaCrossBars(_Crossing):
     """EMA crossover on bar closes (``fast`` / ``slow`` in bars)."""
+
+    config_class = EmaCrossConfig
 
     def on_start(self) -> None:
         self.subscribe_bars(BarType.from_str(self.config.bar_type))
@@ -108,6 +117,7 @@ class MarketMaker(Strategy):
     """A simple L1 market maker: post-only quotes around the mid, skewed by inventory."""
 
     config: MarketMakerConfig
+    config_class = MarketMakerConfig
 
     def __init__(self, config: MarketMakerConfig | None = None) -> None:
         super().__init__(config or MarketMakerConfig())
@@ -115,15 +125,22 @@ class MarketMaker(Strategy):
         self._size = Quantity(str(self.config.order_size))
         self._quoted_mid: int | None = None
         self._orders: list[Order] = []
+        self._tick = 0
 
     def on_start(self) -> None:
+        instrument = self.cache.instrument(self.instrument)
+        if instrument is None:
+            raise InvalidValue("instrument_id", self.config.instrument_id, "not in the cache")
+        self._tick = instrument.tick_size.raw  # type: ignore[attr-defined]
         self.subscribe_quotes(self.instrument)
 
     def on_quote(self, quote: QuoteTick) -> None:
         mid2 = quote.bid_raw + quote.ask_raw  # twice the mid, raw: stays exact
-        instrument = self.cache.instrument(self.instrument)
-        tick = instrument.tick_size.raw
-        if self._quoted_mid is not None and abs(mid2 - self._quoted_mid) < 2 * tick * self.config.requote_ticks:
+        tick = self._tick
+        if (
+            self._quoted_mid is not None
+            and abs(mid2 - self._quoted_mid) < 2 * tick * self.config.requote_ticks
+        ):
             return
         for order in self._orders:
             if order.is_open and not order.is_inflight:
