@@ -69,7 +69,9 @@ class ResultRecorder:
         if self._clock.timer_count and EQUITY_TIMER in self._clock.timer_names:
             self._clock.cancel_timer(EQUITY_TIMER)
         cache = self._kernel.cache
-        positions = [*self._exec.position_history, *cache.positions()]
+        # History holds the earlier lives of reused (netting) ids; the cache the current ones.
+        unique = {id(p): p for p in (*self._exec.position_history, *cache.positions())}
+        positions = list(unique.values())
         closed_pnls = [float(p.realized_pnl.as_decimal()) for p in positions if p.is_closed]
         fees = sum(float(f.commission.as_decimal()) for f in self.fills)
         notional = sum(float(f.last_qty.as_decimal() * f.last_px.as_decimal()) for f in self.fills)
