@@ -6,9 +6,11 @@
 #![forbid(unsafe_code)]
 
 pub mod bars;
+pub mod book;
 pub mod error;
 pub mod fixed;
 pub mod interner;
+pub mod matching;
 pub mod time;
 pub mod values;
 

@@ -28,6 +28,227 @@
 #define AF_BAR_VALUE 4
 
 /*
+ Book type: top of book only.
+ */
+#define AF_BOOK_L1_MBP 1
+
+/*
+ Book type: market by price.
+ */
+#define AF_BOOK_L2_MBP 2
+
+/*
+ Book type: market by order.
+ */
+#define AF_BOOK_L3_MBO 3
+
+/*
+ Delta action: add a level (L1/L2) or an order (L3).
+ */
+#define AF_BOOK_ADD 1
+
+/*
+ Delta action: new size of a level or order (0 removes it).
+ */
+#define AF_BOOK_UPDATE 2
+
+/*
+ Delta action: remove a level or order.
+ */
+#define AF_BOOK_DELETE 3
+
+/*
+ Delta action: empty one side (side 1/2) or both (side 0).
+ */
+#define AF_BOOK_CLEAR 4
+
+/*
+ Side value for CLEAR of both sides.
+ */
+#define AF_BOOK_NO_SIDE 0
+
+/*
+ Bids / a buy order.
+ */
+#define AF_BOOK_BUY 1
+
+/*
+ Asks / a sell order.
+ */
+#define AF_BOOK_SELL 2
+
+/*
+ Delta flag: last delta of an atomic venue update.
+ */
+#define AF_BOOK_F_LAST 128
+
+/*
+ Delta flag: part of a snapshot.
+ */
+#define AF_BOOK_F_SNAPSHOT 32
+
+/*
+ `AfBookTop.flags`: there is a best bid.
+ */
+#define AF_BOOK_TOP_HAS_BID 1
+
+/*
+ `AfBookTop.flags`: there is a best ask.
+ */
+#define AF_BOOK_TOP_HAS_ASK 2
+
+/*
+ `af_book_crossing`: best bid < best ask, or a side is empty.
+ */
+#define AF_BOOK_UNCROSSED 0
+
+/*
+ `af_book_crossing`: best bid == best ask.
+ */
+#define AF_BOOK_LOCKED 1
+
+/*
+ `af_book_crossing`: best bid > best ask.
+ */
+#define AF_BOOK_CROSSED 2
+
+#define AF_MATCH_MODE_EXCHANGE 1
+
+#define AF_MATCH_MODE_BACKTEST 2
+
+#define AF_MATCH_STP_ALLOW 1
+
+#define AF_MATCH_STP_CANCEL_RESTING 2
+
+#define AF_MATCH_STP_CANCEL_AGGRESSOR 3
+
+#define AF_MATCH_STP_CANCEL_BOTH 4
+
+#define AF_MATCH_QUEUE_PROPORTIONAL 1
+
+#define AF_MATCH_QUEUE_CONSERVATIVE 2
+
+#define AF_MATCH_CMD_SUBMIT 1
+
+#define AF_MATCH_CMD_MODIFY 2
+
+#define AF_MATCH_CMD_CANCEL 3
+
+#define AF_MATCH_BUY 1
+
+#define AF_MATCH_SELL 2
+
+#define AF_MATCH_NO_AGGRESSOR 0
+
+#define AF_MATCH_AGGRESSOR_BUYER 1
+
+#define AF_MATCH_AGGRESSOR_SELLER 2
+
+#define AF_MATCH_MARKET 1
+
+#define AF_MATCH_LIMIT 2
+
+#define AF_MATCH_STOP_MARKET 3
+
+#define AF_MATCH_STOP_LIMIT 4
+
+#define AF_MATCH_MARKET_IF_TOUCHED 5
+
+#define AF_MATCH_LIMIT_IF_TOUCHED 6
+
+#define AF_MATCH_GTC 1
+
+#define AF_MATCH_IOC 2
+
+#define AF_MATCH_FOK 3
+
+#define AF_MATCH_GTD 4
+
+#define AF_MATCH_DAY 5
+
+#define AF_MATCH_F_POST_ONLY 1
+
+#define AF_MATCH_F_REDUCE_ONLY 2
+
+#define AF_MATCH_F_MODIFY_PRICE 4
+
+#define AF_MATCH_F_MODIFY_TRIGGER 8
+
+#define AF_MATCH_EVT_ACCEPTED 1
+
+#define AF_MATCH_EVT_REJECTED 2
+
+#define AF_MATCH_EVT_CANCELED 3
+
+#define AF_MATCH_EVT_EXPIRED 4
+
+#define AF_MATCH_EVT_TRIGGERED 5
+
+#define AF_MATCH_EVT_UPDATED 6
+
+#define AF_MATCH_EVT_PARTIALLY_FILLED 7
+
+#define AF_MATCH_EVT_FILLED 8
+
+#define AF_MATCH_EVT_MODIFY_REJECTED 9
+
+#define AF_MATCH_EVT_CANCEL_REJECTED 10
+
+#define AF_MATCH_MAKER 1
+
+#define AF_MATCH_TAKER 2
+
+#define AF_MATCH_REASON_NONE 0
+
+#define AF_MATCH_REASON_INVALID_QUANTITY 1
+
+#define AF_MATCH_REASON_QUANTITY_NOT_ON_LOT 2
+
+#define AF_MATCH_REASON_QUANTITY_OUT_OF_RANGE 3
+
+#define AF_MATCH_REASON_PRICE_NOT_ON_TICK 4
+
+#define AF_MATCH_REASON_TRIGGER_NOT_ON_TICK 5
+
+#define AF_MATCH_REASON_INVALID_DISPLAY_QUANTITY 6
+
+#define AF_MATCH_REASON_INVALID_EXPIRE_TIME 7
+
+#define AF_MATCH_REASON_DUPLICATE_CLIENT_ORDER_ID 8
+
+#define AF_MATCH_REASON_UNKNOWN_ORDER 9
+
+#define AF_MATCH_REASON_WRONG_TRADER 10
+
+#define AF_MATCH_REASON_POST_ONLY_WOULD_TAKE 11
+
+#define AF_MATCH_REASON_POST_ONLY_NOT_ALLOWED 12
+
+#define AF_MATCH_REASON_REDUCE_ONLY_WOULD_INCREASE 13
+
+#define AF_MATCH_REASON_QUANTITY_BELOW_FILLED 14
+
+#define AF_MATCH_REASON_NOT_APPLICABLE 15
+
+#define AF_MATCH_REASON_PRICE_OUT_OF_RANGE 16
+
+#define AF_MATCH_REASON_REQUESTED 20
+
+#define AF_MATCH_REASON_IOC_REMAINDER 21
+
+#define AF_MATCH_REASON_FOK_NOT_FILLABLE 22
+
+#define AF_MATCH_REASON_NO_LIQUIDITY 23
+
+#define AF_MATCH_REASON_SELF_TRADE 24
+
+#define AF_MATCH_REASON_REDUCE_ONLY_POSITION_CLOSED 25
+
+#define AF_MATCH_REASON_EXPIRED_GTD 26
+
+#define AF_MATCH_REASON_EXPIRED_DAY 27
+
+/*
  Bump on any incompatible change to a signature, constant or `#[repr(C)]` layout.
  */
 #define AF_ABI_VERSION 1
@@ -77,9 +298,20 @@
 typedef struct AfBarAggregator AfBarAggregator;
 
 /*
+ Opaque handle. The Mutex is needed because cffi releases the GIL around calls; the
+ published top lives outside it so that callers can read it without a call.
+ */
+typedef struct AfBook AfBook;
+
+/*
  Opaque handle. The Mutex is needed because cffi releases the GIL around calls.
  */
 typedef struct AfInterner AfInterner;
+
+/*
+ Opaque handle. The Mutex is needed because cffi releases the GIL around calls.
+ */
+typedef struct AfMatchingEngine AfMatchingEngine;
 
 /*
  One observation of the aggregated series (raw fixed-point values).
@@ -105,12 +337,381 @@ typedef struct AfBar {
 } AfBar;
 
 /*
+ One book change (56 bytes). Prices and sizes are raw integers at the book's precisions.
+ */
+typedef struct AfBookDelta {
+  /*
+   Venue event time, ns since the Unix epoch.
+   */
+  uint64_t ts_event;
+  /*
+   Local receive/build time, ns since the Unix epoch (carried, not used by the book).
+   */
+  uint64_t ts_init;
+  /*
+   Venue sequence number; must not go down (0 when the venue has none).
+   */
+  uint64_t sequence;
+  /*
+   Venue order id (L3 books); ignored by L1/L2 books.
+   */
+  uint64_t order_id;
+  /*
+   Raw price.
+   */
+  int64_t price;
+  /*
+   Raw size: the level's (L1/L2) or the order's (L3) new size.
+   */
+  int64_t size;
+  /*
+   AF_BOOK_ADD / _UPDATE / _DELETE / _CLEAR.
+   */
+  uint8_t action;
+  /*
+   AF_BOOK_BUY / AF_BOOK_SELL (AF_BOOK_NO_SIDE for CLEAR of both sides).
+   */
+  uint8_t side;
+  /*
+   Bit set of AF_BOOK_F_LAST, AF_BOOK_F_SNAPSHOT.
+   */
+  uint8_t flags;
+  /*
+   Padding; ignored.
+   */
+  uint8_t _pad[5];
+} AfBookDelta;
+
+/*
+ Top of book and bookkeeping (64 bytes). Prices/sizes are 0 when the side is empty.
+ */
+typedef struct AfBookTop {
+  int64_t bid_price;
+  int64_t bid_size;
+  int64_t ask_price;
+  int64_t ask_size;
+  /*
+   Sequence of the last applied delta.
+   */
+  uint64_t sequence;
+  /*
+   ts_event of the last applied delta.
+   */
+  uint64_t ts_event;
+  /*
+   Number of successful changing calls on the handle (apply, batch, quote, trade, clear).
+   */
+  uint64_t update_count;
+  /*
+   AF_BOOK_TOP_HAS_BID | AF_BOOK_TOP_HAS_ASK.
+   */
+  uint32_t flags;
+  /*
+   Flags of the last applied delta (AF_BOOK_F_LAST, ...).
+   */
+  uint8_t last_flags;
+  /*
+   The book type (AF_BOOK_L1_MBP, ...).
+   */
+  uint8_t book_type;
+  uint8_t _pad[2];
+} AfBookTop;
+
+/*
+ Result of `af_book_fill_price` (48 bytes).
+ */
+typedef struct AfBookFill {
+  /*
+   Raw size the book can fill (<= the quantity asked).
+   */
+  int64_t filled;
+  /*
+   Volume-weighted average price, raw at `precision` (0 if nothing fills).
+   */
+  int64_t avg_price;
+  /*
+   How much worse than `best_price` the average is, raw at `precision`, >= 0.
+   */
+  int64_t slippage;
+  /*
+   Best price of the walked side before the fill (raw, book precision; 0 if empty).
+   */
+  int64_t best_price;
+  /*
+   Price of the last level touched (raw, book precision; 0 if nothing fills).
+   */
+  int64_t worst_price;
+  /*
+   Number of levels touched.
+   */
+  uint32_t levels;
+  /*
+   Precision of `avg_price` and `slippage`.
+   */
+  uint8_t precision;
+  /*
+   1 if the whole quantity fills, else 0.
+   */
+  uint8_t complete;
+  uint8_t _pad[2];
+} AfBookFill;
+
+/*
+ An order of an L3 book and its place in the queue (32 bytes).
+ */
+typedef struct AfBookOrder {
+  int64_t price;
+  int64_t size;
+  /*
+   Total size of the orders ahead of it at its price.
+   */
+  int64_t size_ahead;
+  /*
+   Number of orders ahead of it at its price.
+   */
+  uint32_t orders_ahead;
+  /*
+   AF_BOOK_BUY or AF_BOOK_SELL.
+   */
+  uint8_t side;
+  uint8_t _pad[3];
+} AfBookOrder;
+
+/*
  A fixed-point decimal: value = raw / 10^precision, precision in 0..=18.
  */
 typedef struct AfFixed {
   int64_t raw;
   uint8_t precision;
 } AfFixed;
+
+/*
+ Engine configuration (one instrument). Prices/quantities are raw at the precisions given
+ here; fill fees are `price * qty * rate` at `fee_precision`, rounded half to even.
+ */
+typedef struct AfMatchingConfig {
+  /*
+   Tick size, raw (>= 1).
+   */
+  int64_t price_increment;
+  /*
+   Lot size, raw (>= 1).
+   */
+  int64_t size_increment;
+  /*
+   Smallest order quantity, raw (0: none).
+   */
+  int64_t min_quantity;
+  /*
+   Largest order quantity, raw (0: none).
+   */
+  int64_t max_quantity;
+  /*
+   Fee rates, raw at `fee_rate_precision` (negative: rebate).
+   */
+  int64_t maker_fee_rate;
+  int64_t taker_fee_rate;
+  /*
+   DAY orders expire at UTC midnight + this offset (0 ..< 86400e9 ns).
+   */
+  uint64_t day_end_offset_ns;
+  /*
+   AF_MATCH_MODE_*.
+   */
+  uint32_t mode;
+  /*
+   AF_MATCH_STP_* (exchange mode).
+   */
+  uint32_t self_trade;
+  /*
+   AF_MATCH_QUEUE_* (backtest mode).
+   */
+  uint32_t queue_model;
+  uint8_t price_precision;
+  uint8_t size_precision;
+  uint8_t fee_rate_precision;
+  uint8_t fee_precision;
+} AfMatchingConfig;
+
+/*
+ One command. SUBMIT uses every field; MODIFY uses `client_order_id`, `trader_id`, `qty`
+ (new total quantity, 0: unchanged) and `price` / `trigger_price` when flagged with
+ AF_MATCH_F_MODIFY_PRICE / _TRIGGER; CANCEL uses `client_order_id` and `trader_id`.
+ Fields a kind does not use are ignored (their enum bytes may be 0).
+ */
+typedef struct AfOrderCommand {
+  /*
+   Command time, ns since the Unix epoch (the engine clock never goes back).
+   */
+  uint64_t ts;
+  uint64_t client_order_id;
+  int64_t price;
+  int64_t trigger_price;
+  int64_t qty;
+  /*
+   Iceberg display quantity (0: all visible).
+   */
+  int64_t display_qty;
+  /*
+   GTD expiry, ns (0 otherwise).
+   */
+  uint64_t expire_ts;
+  /*
+   Owner: self-trade prevention, reduce-only positions, cancel/modify rights.
+   */
+  uint32_t trader_id;
+  /*
+   AF_MATCH_F_* bits.
+   */
+  uint32_t flags;
+  /*
+   AF_MATCH_CMD_*.
+   */
+  uint8_t kind;
+  /*
+   AF_MATCH_BUY / AF_MATCH_SELL.
+   */
+  uint8_t side;
+  /*
+   AF_MATCH_MARKET ... AF_MATCH_LIMIT_IF_TOUCHED.
+   */
+  uint8_t order_type;
+  /*
+   AF_MATCH_GTC ... AF_MATCH_DAY.
+   */
+  uint8_t time_in_force;
+  /*
+   Ignored; keep 0.
+   */
+  uint32_t reserved;
+} AfOrderCommand;
+
+/*
+ Top of book (backtest). A side with size 0 is empty.
+ */
+typedef struct AfQuoteTick {
+  uint64_t ts;
+  int64_t bid_price;
+  int64_t ask_price;
+  int64_t bid_size;
+  int64_t ask_size;
+} AfQuoteTick;
+
+/*
+ A trade print (backtest).
+ */
+typedef struct AfTradeTick {
+  uint64_t ts;
+  int64_t price;
+  /*
+   > 0.
+   */
+  int64_t size;
+  /*
+   AF_MATCH_NO_AGGRESSOR / _AGGRESSOR_BUYER / _AGGRESSOR_SELLER.
+   */
+  uint32_t aggressor;
+  uint32_t reserved;
+} AfTradeTick;
+
+/*
+ One output event. Fills: `price`/`qty` of the fill, `fee`, `liquidity`, `trade_id`.
+ ACCEPTED, TRIGGERED, UPDATED, MODIFY_REJECTED, CANCEL_REJECTED of a known order: its current price, trigger price,
+ total quantity. CANCELED/EXPIRED: `qty` is the quantity taken off the book. `leaves` is
+ the open quantity after the event.
+ */
+typedef struct AfMatchEvent {
+  uint64_t ts;
+  uint64_t client_order_id;
+  /*
+   Engine-assigned id (0 for a rejected submit or an unknown order).
+   */
+  uint64_t venue_order_id;
+  /*
+   Fills: match id, shared by both sides of an exchange-mode match; else 0.
+   */
+  uint64_t trade_id;
+  int64_t price;
+  int64_t trigger_price;
+  int64_t qty;
+  int64_t leaves;
+  /*
+   Fills: fee at `fee_precision`; else 0.
+   */
+  int64_t fee;
+  uint32_t trader_id;
+  /*
+   AF_MATCH_REASON_*.
+   */
+  uint32_t reason;
+  /*
+   AF_MATCH_EVT_*.
+   */
+  uint8_t kind;
+  /*
+   AF_MATCH_MAKER / AF_MATCH_TAKER for fills, else 0.
+   */
+  uint8_t liquidity;
+  /*
+   0 only for a modify/cancel of an unknown order.
+   */
+  uint8_t side;
+  uint8_t order_type;
+  uint32_t reserved;
+} AfMatchEvent;
+
+/*
+ An aggregated price level of resting orders.
+ */
+typedef struct AfMatchLevel {
+  int64_t price;
+  /*
+   Sum of the visible (displayed) quantities.
+   */
+  int64_t visible;
+  /*
+   Sum of the open quantities, hidden iceberg parts included.
+   */
+  int64_t total;
+  uint32_t orders;
+  uint32_t reserved;
+} AfMatchLevel;
+
+/*
+ A snapshot of one open order.
+ */
+typedef struct AfOrderInfo {
+  uint64_t client_order_id;
+  uint64_t venue_order_id;
+  int64_t price;
+  int64_t trigger_price;
+  int64_t qty;
+  int64_t filled;
+  int64_t leaves;
+  /*
+   Displayed part now (0 while waiting for a trigger).
+   */
+  int64_t visible;
+  int64_t display_qty;
+  /*
+   Backtest: estimated quantity ahead in the queue; -1 if unknown or not applicable.
+   */
+  int64_t queue_ahead;
+  uint64_t expire_ts;
+  uint32_t trader_id;
+  /*
+   AF_MATCH_F_POST_ONLY / _REDUCE_ONLY bits.
+   */
+  uint32_t flags;
+  uint8_t side;
+  uint8_t order_type;
+  uint8_t time_in_force;
+  /*
+   1 while a stop / if-touched order waits for its trigger.
+   */
+  uint8_t pending_trigger;
+  uint32_t reserved;
+} AfOrderInfo;
 
 /*
  The ABI version this library implements; callers compare it with AF_ABI_VERSION.
@@ -174,6 +775,129 @@ int32_t af_bars_pending(struct AfBarAggregator *h, size_t *out);
  The bar being built: `*has` = 1 and `*out` filled, or `*has` = 0.
  */
 int32_t af_bars_partial(struct AfBarAggregator *h, struct AfBar *out, int32_t *has);
+
+/*
+ Creates an empty book. `book_type` is AF_BOOK_L1_MBP, AF_BOOK_L2_MBP or AF_BOOK_L3_MBO;
+ precisions are 0..=18. Free it with af_book_free.
+ */
+int32_t af_book_new(uint8_t book_type,
+                    uint8_t price_precision,
+                    uint8_t size_precision,
+                    struct AfBook **out);
+
+/*
+ Frees a handle from af_book_new. NULL is a no-op; freeing twice is undefined. Invalidates
+ the pointer from af_book_top_ptr.
+ */
+void af_book_free(struct AfBook *h);
+
+/*
+ Applies one delta. On error the book is unchanged and the message names the field
+ (`delta.size=-5: must be >= 0`).
+ */
+int32_t af_book_apply(struct AfBook *h, const struct AfBookDelta *delta);
+
+/*
+ Applies `count` contiguous deltas all or nothing. `deltas` must be 8-byte aligned (it may
+ be NULL when `count` is 0).
+
+ On success `*applied = count`. If delta `i` is rejected, nothing is applied (the book is
+ exactly as before the call), the status is that delta's error, the message names it
+ (`deltas[i].size=-5: ...`) and — unlike other outputs on failure — `*applied = i`, the
+ length of the valid prefix. Argument errors (NULL, alignment) leave `*applied` untouched.
+ */
+int32_t af_book_apply_batch(struct AfBook *h,
+                            const struct AfBookDelta *deltas,
+                            size_t count,
+                            size_t *applied);
+
+/*
+ L1 books only: sets both sides from a quote (a size of 0 empties that side).
+ */
+int32_t af_book_apply_quote(struct AfBook *h,
+                            int64_t bid_price,
+                            int64_t bid_size,
+                            int64_t ask_price,
+                            int64_t ask_size,
+                            uint64_t sequence,
+                            uint64_t ts_event);
+
+/*
+ L1 books only: sets both sides to the trade price and size (`size > 0`).
+ */
+int32_t af_book_apply_trade(struct AfBook *h,
+                            int64_t price,
+                            int64_t size,
+                            uint64_t sequence,
+                            uint64_t ts_event);
+
+/*
+ Empties the book and resets its last sequence, ts_event and flags (e.g. before a resync).
+ */
+int32_t af_book_clear(struct AfBook *h);
+
+/*
+ Copies the top of book (taken under the lock, so consistent even with concurrent writers).
+ */
+int32_t af_book_top(struct AfBook *h, struct AfBookTop *out);
+
+/*
+ A pointer to the handle's published `AfBookTop`, rewritten after every successful change.
+ It stays valid until af_book_free. Reading it is a plain memory read (no call, no lock):
+ the values are consistent when no call on the handle runs concurrently (single-threaded use,
+ or the caller serializes); otherwise use af_book_top.
+ */
+int32_t af_book_top_ptr(struct AfBook *h, const struct AfBookTop **out);
+
+/*
+ Writes up to `n` levels of `side` (AF_BOOK_BUY: bids from the highest, AF_BOOK_SELL: asks
+ from the lowest) into `prices[]`/`sizes[]`; `*written` = levels written. The buffers may be
+ NULL only when `n` is 0.
+ */
+int32_t af_book_depth(struct AfBook *h,
+                      uint8_t side,
+                      size_t n,
+                      int64_t *prices,
+                      int64_t *sizes,
+                      size_t *written);
+
+/*
+ Number of price levels on `side`.
+ */
+int32_t af_book_level_count(struct AfBook *h, uint8_t side, size_t *out);
+
+/*
+ Number of orders on `side` (L3); the number of levels for L1/L2 books.
+ */
+int32_t af_book_order_count(struct AfBook *h, uint8_t side, size_t *out);
+
+/*
+ Walks the book for a taker order of `qty` (raw size, > 0) on `order_side` (AF_BOOK_BUY
+ walks the asks, AF_BOOK_SELL the bids). `precision` (book price precision..=18) is the
+ precision of the average price and slippage, rounded half to even.
+ */
+int32_t af_book_fill_price(struct AfBook *h,
+                           uint8_t order_side,
+                           int64_t qty,
+                           uint8_t precision,
+                           struct AfBookFill *out);
+
+/*
+ `*out` = AF_BOOK_UNCROSSED, AF_BOOK_LOCKED or AF_BOOK_CROSSED.
+ */
+int32_t af_book_crossing(struct AfBook *h, int32_t *out);
+
+/*
+ Checks the book's invariants and that it is not crossed (locked passes). A failure returns
+ AF_ERR_STATE with the reason in the message; here the handle stays usable.
+ */
+int32_t af_book_check_integrity(struct AfBook *h);
+
+/*
+ L3 books only: the order `order_id` and what is ahead of it in its queue. An unknown id is
+ AF_ERR_NOT_FOUND; an L1/L2 book is AF_ERR_INVALID_ARGUMENT.
+ */
+int32_t af_book_order(struct AfBook *h, uint64_t order_id, struct AfBookOrder *out);
 
 /*
  Parses a decimal string (`-12.50`). `precision` = AF_PRECISION_INFER takes it from the
@@ -260,6 +984,132 @@ int32_t af_interner_resolve(struct AfInterner *h,
  Offset and size of `record.field`, or offset 0 and the record size when `field` is NULL.
  */
 int32_t af_layout(const char *record, const char *field, size_t *offset, size_t *size);
+
+/*
+ Fills `*out` with the defaults for `mode`: increments 1, precisions 0, no fees or limits,
+ DAY = UTC midnight, AF_MATCH_STP_CANCEL_RESTING, AF_MATCH_QUEUE_PROPORTIONAL.
+ */
+int32_t af_matching_config_default(uint32_t mode, struct AfMatchingConfig *out);
+
+/*
+ Creates an engine from a validated configuration; free it with af_matching_free.
+ */
+int32_t af_matching_new(const struct AfMatchingConfig *config, struct AfMatchingEngine **out);
+
+/*
+ Frees a handle from af_matching_new. NULL is a no-op; freeing twice is undefined.
+ */
+void af_matching_free(struct AfMatchingEngine *h);
+
+/*
+ Processes `n` commands in order (each first expires due orders at its `ts`). Outcomes are
+ queued as events. `*processed` = n on success. A structurally invalid record (unknown
+ kind/side/type/time in force, unknown flag bits) fails the whole call before anything is
+ processed.
+ */
+int32_t af_matching_submit_batch(struct AfMatchingEngine *h,
+                                 const struct AfOrderCommand *cmds,
+                                 size_t n,
+                                 size_t *processed);
+
+/*
+ Backtest: applies quotes in order. Negative sizes fail the call (nothing applied).
+ */
+int32_t af_matching_process_quotes(struct AfMatchingEngine *h,
+                                   const struct AfQuoteTick *quotes,
+                                   size_t n);
+
+/*
+ Backtest: applies trade prints in order. A size <= 0 or an unknown aggressor fails the
+ call (nothing applied).
+ */
+int32_t af_matching_process_trades(struct AfMatchingEngine *h,
+                                   const struct AfTradeTick *trades,
+                                   size_t n);
+
+/*
+ Backtest: replays bars (the bar aggregator's `AfBar`; `ts_close` is the bar time) as four
+ prints each: open, the extreme nearer the open, the other extreme, close. Inconsistent
+ OHLC or a negative volume fails the call (nothing applied).
+ */
+int32_t af_matching_process_bars(struct AfMatchingEngine *h, const struct AfBar *bars, size_t n);
+
+/*
+ Backtest: applies L2 (market-by-price) deltas, the order-book module's `AfBookDelta`
+ records read in place (`order_id`, `sequence` ignored). The engine matches after each
+ delta flagged AF_BOOK_F_LAST and at the end of the batch. An unknown action/side or a
+ negative size fails the call (nothing applied).
+ */
+int32_t af_matching_apply_deltas(struct AfMatchingEngine *h,
+                                 const struct AfBookDelta *deltas,
+                                 size_t n);
+
+/*
+ Moves the engine clock to `ts` (never backwards), expiring due GTD/DAY orders.
+ */
+int32_t af_matching_advance_time(struct AfMatchingEngine *h, uint64_t ts);
+
+/*
+ Moves up to `cap` queued events (oldest first) into `buf`; `*written` is how many. Events
+ that do not fit stay queued for the next call. `buf` may be NULL only with cap == 0.
+ */
+int32_t af_matching_drain_events(struct AfMatchingEngine *h,
+                                 struct AfMatchEvent *buf,
+                                 size_t cap,
+                                 size_t *written);
+
+/*
+ Number of queued events.
+ */
+int32_t af_matching_pending_events(struct AfMatchingEngine *h, size_t *out);
+
+/*
+ Number of open orders (resting and waiting for a trigger).
+ */
+int32_t af_matching_order_count(struct AfMatchingEngine *h, size_t *out);
+
+/*
+ The engine clock (largest timestamp seen), ns.
+ */
+int32_t af_matching_clock(struct AfMatchingEngine *h, uint64_t *out);
+
+/*
+ Best level of resting orders on `side` (AF_MATCH_BUY: highest bid, AF_MATCH_SELL: lowest
+ ask). An empty side is AF_ERR_NOT_FOUND. In backtest mode these are the user's orders.
+ */
+int32_t af_matching_best(struct AfMatchingEngine *h, uint8_t side, struct AfMatchLevel *out);
+
+/*
+ Up to `cap` resting levels of `side`, best first; `*written` is how many.
+ */
+int32_t af_matching_depth(struct AfMatchingEngine *h,
+                          uint8_t side,
+                          struct AfMatchLevel *buf,
+                          size_t cap,
+                          size_t *written);
+
+/*
+ Snapshot of the open order `client_order_id`; unknown or closed: AF_ERR_NOT_FOUND.
+ */
+int32_t af_matching_order(struct AfMatchingEngine *h,
+                          uint64_t client_order_id,
+                          struct AfOrderInfo *out);
+
+/*
+ Net position of `trader_id` (raw, > 0 long) from the engine's fills and set_position.
+ */
+int32_t af_matching_position(struct AfMatchingEngine *h, uint32_t trader_id, int64_t *out);
+
+/*
+ Sets the net position of `trader_id` (e.g. a starting position; used by reduce-only).
+ */
+int32_t af_matching_set_position(struct AfMatchingEngine *h, uint32_t trader_id, int64_t position);
+
+/*
+ Static English text of an AF_MATCH_REASON_* code ("unknown reason" otherwise). Never NULL,
+ never freed.
+ */
+const char *af_matching_reason_text(uint32_t reason);
 
 /*
  Static name of a status code ("AF_ERR_PARSE"), or "AF_UNKNOWN". Never NULL, never freed.

@@ -5,8 +5,13 @@ use std::ffi::c_char;
 use std::mem::{offset_of, size_of};
 
 use crate::bars::{AfBar, AfPriceSample};
+use crate::book::{AfBookDelta, AfBookFill, AfBookOrder, AfBookTop};
 use crate::fixed::AfFixed;
 use crate::guard::{guard, non_null, str_arg, FfiError};
+use crate::matching::{
+    AfMatchEvent, AfMatchLevel, AfMatchingConfig, AfOrderCommand, AfOrderInfo, AfQuoteTick,
+    AfTradeTick,
+};
 use crate::status::*;
 
 /// Size of a field's type, taken from a projection closure (no instance needed).
@@ -40,6 +45,31 @@ layout_table! {
     AfFixed { raw, precision }
     AfPriceSample { ts, price, size }
     AfBar { ts_open, ts_close, open, high, low, close, volume, ticks }
+    AfMatchingConfig {
+        price_increment, size_increment, min_quantity, max_quantity, maker_fee_rate,
+        taker_fee_rate, day_end_offset_ns, mode, self_trade, queue_model, price_precision,
+        size_precision, fee_rate_precision, fee_precision,
+    }
+    AfOrderCommand {
+        ts, client_order_id, price, trigger_price, qty, display_qty, expire_ts, trader_id,
+        flags, kind, side, order_type, time_in_force, reserved,
+    }
+    AfMatchEvent {
+        ts, client_order_id, venue_order_id, trade_id, price, trigger_price, qty, leaves, fee,
+        trader_id, reason, kind, liquidity, side, order_type, reserved,
+    }
+    AfQuoteTick { ts, bid_price, ask_price, bid_size, ask_size }
+    AfTradeTick { ts, price, size, aggressor, reserved }
+    AfMatchLevel { price, visible, total, orders, reserved }
+    AfOrderInfo {
+        client_order_id, venue_order_id, price, trigger_price, qty, filled, leaves, visible,
+        display_qty, queue_ahead, expire_ts, trader_id, flags, side, order_type, time_in_force,
+        pending_trigger, reserved,
+    }
+    AfBookDelta { ts_event, ts_init, sequence, order_id, price, size, action, side, flags, _pad }
+    AfBookTop { bid_price, bid_size, ask_price, ask_size, sequence, ts_event, update_count, flags, last_flags, book_type, _pad }
+    AfBookFill { filled, avg_price, slippage, best_price, worst_price, levels, precision, complete, _pad }
+    AfBookOrder { price, size, size_ahead, orders_ahead, side, _pad }
 }
 
 /// Offset and size of `record.field`, or offset 0 and the record size when `field` is NULL.

@@ -12,19 +12,23 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod bars;
+mod book;
 mod fixed;
 mod guard;
 mod interner;
 mod layout;
+mod matching;
 mod status;
 mod time;
 
 use std::ffi::c_char;
 
 pub use bars::*;
+pub use book::*;
 pub use fixed::*;
 pub use interner::*;
 pub use layout::af_layout;
+pub use matching::*;
 pub use status::*;
 pub use time::*;
 

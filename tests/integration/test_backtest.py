@@ -33,8 +33,16 @@ def market() -> MarketData:
     return generate_market(11, n_quotes=40_000, book=False)
 
 
-def run(market: MarketData, strategy: Strategy, *, trades: bool = False,
-        exchange: ExchangeConfig | None = None) -> tuple[BacktestEngine, BacktestResult]:  # fmt: skip
+Run = tuple[BacktestEngine, BacktestResult]
+
+
+def run(
+    market: MarketData,
+    strategy: Strategy,
+    *,
+    trades: bool = False,
+    exchange: ExchangeConfig | None = None,
+) -> Run:
     engine = BacktestEngine()
     engine.add_venue(VenueConfig("SIM", exchange=exchange or ExchangeConfig()))
     engine.add_instrument(market.instrument)
