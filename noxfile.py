@@ -69,9 +69,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The README's main job."""
+    """The README's main job: a backtest on the embedded synthetic market, with its report."""
     install_workspace(session)
-    session.run("alphaforge", "demo", *session.posargs)
+    session.run("alphaforge", "backtest", *session.posargs)
 
 
 @nox.session(python=BENCH_PYTHON)
