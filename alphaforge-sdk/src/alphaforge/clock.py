@@ -393,6 +393,10 @@ class TestClock(_TimerSchedule):
             raise InvalidValue("to_ns", to_ns, f"is before the current time {self._now}")
         self._now = to_ns
 
+    def next_due_ns(self) -> int | None:
+        """When the next timer or alert fires (ns), or None when none is set."""
+        return self._next_due()
+
     def step_to(self, to_ns: int) -> None:
         """The replay fast path: like :meth:`advance_time`, for a caller that guarantees
         ``to_ns`` is an int not before the current time (a backtest feeding sorted data).

@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from alphaforge.backtest.exchange import ExchangeConfig, SimulatedExchange
+from alphaforge.backtest.exchange import NEVER, ExchangeConfig, SimulatedExchange
 from alphaforge.backtest.results import BacktestResult, ResultRecorder
 from alphaforge.clock import TestClock
 from alphaforge.data.arrays import MarketArray
@@ -52,6 +52,8 @@ from alphaforge.trading.strategy import Strategy
 from alphaforge.trading.topics import bars_topic, book_topic, quotes_topic, trades_topic
 
 CHUNK = 65_536
+
+QUOTE_COLUMNS = ("ts_init", "ts_event", "bid_price", "ask_price", "bid_size", "ask_size")
 
 Handler = Callable[[int, int], None]
 """Replays rows ``[start, stop)`` of a stream's current chunk."""
@@ -290,7 +292,7 @@ class BacktestEngine:
             ids, chunk_rows = stream_ids[a:b], rows[a:b]
             runs: list[Handler | None] = [None] * len(streams)
             offsets = [0] * len(streams)
-            for s in np.unique(ids).tolist():
+            for s in np.flatnonzero(np.bincount(ids, minlength=len(streams))).tolist():
                 mine = chunk_rows[ids == s]
                 offsets[s] = lo = int(mine[0])
                 runs[s] = makers[s](lo, int(mine[-1]) + 1)
@@ -325,17 +327,44 @@ class BacktestEngine:
         append = self.kernel.cache.quote_sink(iid)
         topic, new = quotes_topic(iid), QuoteTick.from_raw
         on_quote, advance = exchange.on_quote, exchange.advance
+        observed, next_due = self.kernel.msgbus.has_subscribers, self._clock.next_due_ns
 
         def make(lo: int, hi: int) -> Handler:
             rec = data.records[lo:hi]
-            ts_l, tse_l = rec["ts_init"].tolist(), rec["ts_event"].tolist()
-            bid_l, ask_l = rec["bid_price"].tolist(), rec["ask_price"].tolist()
-            bs_l, as_l = rec["bid_size"].tolist(), rec["ask_size"].tolist()
+            ts = np.ascontiguousarray(rec["ts_init"])  # searchsorted on a strided view copies
+            columns: list[list[int]] = []  # Python lists of the chunk, built on first use
 
             def run(i0: int, i1: int) -> None:
+                while i0 < i1:
+                    if market.working or observed(topic):
+                        ticks(i0, i1)
+                        return
+                    # Nobody sees these quotes: skip to the next timer or venue event (replayed
+                    # tick by tick); the cache gets the latest quote before it.
+                    due = min(next_due() or NEVER, exchange.next_due_ns)
+                    j = i1 if due >= NEVER else int(ts[i0:i1].searchsorted(due)) + i0
+                    if j > i0:
+                        k = j - 1
+                        append(new(iid, int(rec["bid_price"][k]), int(rec["ask_price"][k]),
+                                   int(rec["bid_size"][k]), int(rec["ask_size"][k]), pp, sp,
+                                   int(rec["ts_event"][k]), int(ts[k])))  # fmt: skip
+                        step(int(ts[k]))
+                    if j < i1:
+                        ticks(j, j + 1)
+                    i0 = j + 1
+
+            def ticks(i0: int, i1: int) -> None:
+                if columns or i1 - i0 > 256:
+                    if not columns:
+                        columns.extend(rec[name].tolist() for name in QUOTE_COLUMNS)
+                    cols, base = columns, 0
+                else:  # a few ticks (a timer, a venue event): no need to convert the chunk
+                    cols, base = [rec[name][i0:i1].tolist() for name in QUOTE_COLUMNS], i0
+                a, b = i0 - base, i1 - base
+                ts_l, tse_l, bid_l, ask_l, bs_l, as_l = cols
                 for ts, tse, bid, ask, bsz, asz in zip(
-                    ts_l[i0:i1], tse_l[i0:i1], bid_l[i0:i1], ask_l[i0:i1], bs_l[i0:i1],
-                    as_l[i0:i1], strict=True,
+                    ts_l[a:b], tse_l[a:b], bid_l[a:b], ask_l[a:b], bs_l[a:b], as_l[a:b],
+                    strict=True,
                 ):  # fmt: skip
                     step(ts)
                     if ts >= exchange.next_due_ns:
