@@ -27,10 +27,12 @@ same precisions and fees, and ``Strategy`` subclasses with its ``ExponentialMovi
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,9 +47,29 @@ WORKLOADS = ("no_strategy", "noop_subscriber", "ema_cross_ticks", "ema_cross_bar
 
 
 def _market(n: int) -> Any:
+    """The workload: generated in process, or (children measuring peak RSS) loaded from the
+    catalog the parent wrote, as a real run would, so generator memory is not counted."""
+    from types import SimpleNamespace
+
+    from alphaforge.data.catalog import ParquetDataCatalog
     from alphaforge.data.synthetic import generate_market
 
-    return generate_market(SEED, n_quotes=n, book=False)
+    catalog_dir = os.environ.get("ALPHAFORGE_BENCH_CATALOG")
+    if catalog_dir is None:
+        return generate_market(SEED, n_quotes=n, book=False)
+    catalog = ParquetDataCatalog(catalog_dir)
+    instrument = catalog.instrument("BTCUSDT.SIM")
+    quotes = catalog.query_array("quotes", instrument.id)
+    return SimpleNamespace(instrument=instrument, quotes=quotes)
+
+
+def _write_catalog(n: int, root: Path) -> Path:
+    from alphaforge.data.catalog import ParquetDataCatalog
+    from alphaforge.data.synthetic import write_to_catalog
+
+    path = root / f"catalog-{n}"
+    write_to_catalog(ParquetDataCatalog(path), _market(n), mode="overwrite")
+    return path
 
 
 # -- AlphaForge ------------------------------------------------------------------------------
@@ -334,11 +356,12 @@ def _time_once(side: Any, workload: str) -> tuple[float, int]:
     return seconds, orders
 
 
-def _peak_rss_mib(impl: str, workload: str, n: int) -> float | None:
-    """Peak RSS of a fresh child that generates the data, runs ``workload`` once and exits."""
+def _peak_rss_mib(impl: str, workload: str, n: int, catalog: Path) -> float | None:
+    """Peak RSS of a fresh child that loads the data, runs ``workload`` once and exits."""
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child", impl, workload, str(n)],
         capture_output=True, text=True, check=False,
+        env={**os.environ, "ALPHAFORGE_BENCH_CATALOG": str(catalog)},
     )  # fmt: skip
     if proc.returncode != 0:
         print(f"peak_rss child {impl} {workload} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
@@ -404,13 +427,15 @@ def run(ctx) -> None:  # type: ignore[no-untyped-def]
             ctx.record(name, side.impl, "throughput", rate, "k ticks/s")
             ctx.record(name, side.impl, "orders", orders[side.impl], "count")
     del sides
-    for workload in wanted:  # peak RSS last, each in a fresh child process
-        if ctx.wants(f"backtest.{workload}"):
-            for make in makers:
-                impl = make.impl  # type: ignore[attr-defined]
-                rss = _peak_rss_mib(impl, workload, n)
-                if rss is not None:
-                    ctx.record(f"backtest.{workload}", impl, "peak_rss", rss, "MiB")
+    with tempfile.TemporaryDirectory() as tmp:  # peak RSS last, each in a fresh child process
+        catalog = _write_catalog(n, Path(tmp))
+        for workload in wanted:
+            if ctx.wants(f"backtest.{workload}"):
+                for make in makers:
+                    impl = make.impl  # type: ignore[attr-defined]
+                    rss = _peak_rss_mib(impl, workload, n, catalog)
+                    if rss is not None:
+                        ctx.record(f"backtest.{workload}", impl, "peak_rss", rss, "MiB")
 
 
 if __name__ == "__main__":
