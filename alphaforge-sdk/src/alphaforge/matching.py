@@ -168,34 +168,7 @@ def reason_text(reason: int) -> str:
 
 # -- record dtypes --------------------------------------------------------------------------------
 
-_SCALARS: Final = {
-    "int8_t": "i1", "uint8_t": "u1", "int16_t": "<i2", "uint16_t": "<u2",
-    "int32_t": "<i4", "uint32_t": "<u4", "int64_t": "<i8", "uint64_t": "<u8",
-}  # fmt: skip
-
-
-def _record_dtype(record: str) -> np.dtype[Any]:
-    """The numpy dtype of a header record (names, offsets and size from cffi; arrays too)."""
-    ctype = _ffi.typeof(record)
-    names: list[str] = []
-    formats: list[Any] = []
-    offsets: list[int] = []
-    for name, field in ctype.fields:
-        ftype = field.type
-        if ftype.kind == "array":
-            formats.append((_SCALARS[ftype.item.cname], (ftype.length,)))
-        else:
-            formats.append(_SCALARS[ftype.cname])
-        names.append(name)
-        offsets.append(field.offset)
-    dtype = np.dtype(
-        {"names": names, "formats": formats, "offsets": offsets, "itemsize": _ffi.sizeof(ctype)}
-    )
-    for name in names:  # belt and braces: numpy agrees with cffi's layout
-        if dtype.fields is None or dtype.fields[name][1] != _ffi.offsetof(record, name):
-            raise ABIMismatch(f"{record}.{name}: numpy offset differs from the header's")
-    return dtype
-
+_record_dtype = _native.numpy_dtype  # derived from the header, checked against the library
 
 COMMAND_DTYPE: Final = _record_dtype("AfOrderCommand")
 """One command (``AfOrderCommand``, 72 bytes)."""

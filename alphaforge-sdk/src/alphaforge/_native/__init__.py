@@ -159,10 +159,16 @@ def numpy_dtype(record: str) -> Any:
     import numpy as np
 
     ctype = ffi.typeof(record)
-    names, formats, offsets = [], [], []
+    names: list[str] = []
+    formats: list[Any] = []
+    offsets: list[int] = []
     for name, field in ctype.fields:
+        ftype = field.type
+        if ftype.kind == "array":  # explicit padding, e.g. uint8_t[5]
+            formats.append((_NUMPY_SCALARS[ftype.item.cname], (ftype.length,)))
+        else:
+            formats.append(_NUMPY_SCALARS[ftype.cname])
         names.append(name)
-        formats.append(_NUMPY_SCALARS[field.type.cname])
         offsets.append(field.offset)
     return np.dtype(
         {"names": names, "formats": formats, "offsets": offsets, "itemsize": ffi.sizeof(ctype)}
