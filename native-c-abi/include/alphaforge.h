@@ -383,7 +383,8 @@ typedef struct AfBookDelta {
 } AfBookDelta;
 
 /*
- Top of book and bookkeeping (64 bytes). Prices/sizes are 0 when the side is empty.
+ Top of book and bookkeeping (64 bytes). When a side is empty its price is INT64_MIN and
+ its size 0; `flags` says authoritatively which sides are present.
  */
 typedef struct AfBookTop {
   int64_t bid_price;
@@ -426,11 +427,11 @@ typedef struct AfBookFill {
    */
   int64_t filled;
   /*
-   Volume-weighted average price, raw at `precision` (0 if nothing fills).
+   Volume-weighted average price, raw at `avg_precision` (0 if nothing fills).
    */
   int64_t avg_price;
   /*
-   How much worse than `best_price` the average is, raw at `precision`, >= 0.
+   How much worse than `best_price` the average is, raw at `avg_precision`, >= 0.
    */
   int64_t slippage;
   /*
@@ -446,9 +447,9 @@ typedef struct AfBookFill {
    */
   uint32_t levels;
   /*
-   Precision of `avg_price` and `slippage`.
+   Precision of `avg_price` and `slippage` (the `precision` argument).
    */
-  uint8_t precision;
+  uint8_t avg_precision;
   /*
    1 if the whole quantity fills, else 0.
    */

@@ -130,9 +130,9 @@ pub struct AfBookTop {
 pub struct AfBookFill {
     /// Raw size the book can fill (<= the quantity asked).
     pub filled: i64,
-    /// Volume-weighted average price, raw at `precision` (0 if nothing fills).
+    /// Volume-weighted average price, raw at `avg_precision` (0 if nothing fills).
     pub avg_price: i64,
-    /// How much worse than `best_price` the average is, raw at `precision`, >= 0.
+    /// How much worse than `best_price` the average is, raw at `avg_precision`, >= 0.
     pub slippage: i64,
     /// Best price of the walked side before the fill (raw, book precision; 0 if empty).
     pub best_price: i64,
@@ -140,8 +140,8 @@ pub struct AfBookFill {
     pub worst_price: i64,
     /// Number of levels touched.
     pub levels: u32,
-    /// Precision of `avg_price` and `slippage`.
-    pub precision: u8,
+    /// Precision of `avg_price` and `slippage` (the `precision` argument).
+    pub avg_precision: u8,
     /// 1 if the whole quantity fills, else 0.
     pub complete: u8,
     pub _pad: [u8; 2],
@@ -521,7 +521,7 @@ pub unsafe extern "C" fn af_book_fill_price(
             best_price: est.best_price.unwrap_or(0),
             worst_price: est.worst_price.unwrap_or(0),
             levels: est.levels,
-            precision,
+            avg_precision: precision,
             complete: u8::from(est.is_complete()),
             _pad: [0; 2],
         };

@@ -68,7 +68,7 @@ layout_table! {
     }
     AfBookDelta { ts_event, ts_init, sequence, order_id, price, size, action, side, flags, _pad }
     AfBookTop { bid_price, bid_size, ask_price, ask_size, sequence, ts_event, update_count, flags, last_flags, book_type, _pad }
-    AfBookFill { filled, avg_price, slippage, best_price, worst_price, levels, precision, complete, _pad }
+    AfBookFill { filled, avg_price, slippage, best_price, worst_price, levels, avg_precision, complete, _pad }
     AfBookOrder { price, size, size_ahead, orders_ahead, side, _pad }
 }
 

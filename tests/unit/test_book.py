@@ -244,7 +244,7 @@ class TestBatch:
         raw = np.zeros(3 * 56 + 8, dtype=np.uint8)
         misaligned = raw[4 : 4 + 3 * 56].view(BOOK_DELTA_DTYPE)
         if misaligned.ctypes.data % 8:
-            with pytest.raises(InvalidValue, match="aligned"):
+            with pytest.raises(InvalidValue, match="not aligned to 8 bytes"):
                 b.apply_batch(misaligned)
         assert b.level_count(BUY) == 0
 
@@ -373,6 +373,29 @@ class TestQueries:
         with pytest.raises(BookIntegrityError, match="best bid 101 > best ask 100"):
             b.check_integrity()
         assert b.spread() == Price("-0.01")
+
+    def test_top_of_book_reads_follow_every_change(self) -> None:
+        b = book()
+        assert (b.best_bid_price(), b.best_bid_size(), b.best_ask_price()) == (None, None, None)
+        assert b.top_raw() == (-(2**63), 0, -(2**63), 0, 0)
+        b.apply_raw(1, 1, 100, 5)
+        assert (b.best_bid_price(), b.best_bid_size()) == (Price("1.00"), Quantity("0.005"))
+        b.apply_raw(3, 1, 100, 0)
+        assert (b.best_bid_price(), b.best_bid_size()) == (None, None)
+        b.apply_raw(1, 1, 100, 5)  # the same raw values again
+        assert (b.best_bid_price(), b.best_bid_size()) == (Price("1.00"), Quantity("0.005"))
+        b.apply_raw(1, 1, -(2**63), 7)  # a (silly) level at the sentinel price itself
+        assert b.best_bid_price() == Price.from_raw(100, 2)
+        b.apply_raw(3, 1, 100, 0)
+        assert (b.best_bid_price(), b.best_bid_size()) == (
+            Price.from_raw(-(2**63), 2),
+            Quantity("0.007"),
+        )
+        b.apply_raw(3, 1, -(2**63), 0)
+        assert (b.best_bid_price(), b.best_bid_size()) == (None, None)
+        b.apply_raw(2, 2, 0, 1)  # price 0 is a price
+        assert b.best_ask_price() == Price("0")
+        assert b.avg_fill_price(BUY, Quantity("0.001")) == Price("0")
 
     def test_top_snapshot_and_reset(self) -> None:
         b = book()

@@ -49,7 +49,7 @@ try:
 except ImportError as exc:  # pragma: no cover - numpy is a dependency of the SDK
     raise ImportError("alphaforge.book needs numpy: pip install numpy") from exc
 
-from alphaforge._native import check, ffi, last_error, lib
+from alphaforge._native import check, ffi, last_error, lib, numpy_dtype
 from alphaforge.errors import ABIMismatch, InvalidValue, NativeError, PrecisionError
 from alphaforge.model.data import OrderBookDelta, OrderBookDeltas, QuoteTick, TradeTick
 from alphaforge.model.enums import BookAction, BookType, OrderSide
@@ -109,7 +109,13 @@ _DELTA: Final = struct.Struct("<QQQQqqBBB5x")
 
 
 def _check_layout() -> None:
-    """BOOK_DELTA_DTYPE must be exactly what cffi computes for AfBookDelta."""
+    """BOOK_DELTA_DTYPE must be exactly what cffi computes for AfBookDelta (the dtype is
+    spelled out here for readers; it must equal the one derived from the header)."""
+    if numpy_dtype("AfBookDelta") != BOOK_DELTA_DTYPE:
+        raise ABIMismatch(
+            f"BOOK_DELTA_DTYPE {BOOK_DELTA_DTYPE} != the header's AfBookDelta "
+            f"{numpy_dtype('AfBookDelta')}"
+        )
     header = dict(ffi.typeof("AfBookDelta").fields)
     names = BOOK_DELTA_DTYPE.names or ()
     if BOOK_DELTA_DTYPE.itemsize != ffi.sizeof("AfBookDelta") or set(names) != set(header):
@@ -263,6 +269,9 @@ class OrderBook:
 
     __slots__ = (
         "_applied",
+        "_apply_fn",
+        "_avg_prec",
+        "_fill",
         "_ask_px",
         "_ask_px_raw",
         "_ask_sz",
@@ -272,6 +281,7 @@ class OrderBook:
         "_bid_sz",
         "_bid_sz_raw",
         "_book_type",
+        "_dtype_ok",
         "_h",
         "_instrument_id",
         "_pp",
@@ -317,15 +327,20 @@ class OrderBook:
         self._top = view.cast("q")
         self._top_u = view.cast("Q")
         self._scratch = ffi.new("AfBookDelta *")
+        self._apply_fn = lib.af_book_apply
         self._scratch_buf = ffi.buffer(self._scratch)
         self._applied = ffi.new("size_t *")
+        self._dtype_ok: np.dtype[Any] = BOOK_DELTA_DTYPE
+        self._fill = ffi.new("AfBookFill *")
+        self._avg_prec = min(price_precision + 2, 18)
         self._bid_px_raw: int | None = None
         self._ask_px_raw: int | None = None
         self._bid_px: Price | None = None
         self._ask_px: Price | None = None
-        # Values built from the raw top, reused while the raw value does not change.
-        self._bid_sz_raw: int | None = None
-        self._ask_sz_raw: int | None = None
+        # Values built from the raw top, reused while the raw value does not change (sizes of
+        # present levels are > 0, so the raw 0 of an empty side never hits the cache).
+        self._bid_sz_raw: int | None = 0
+        self._ask_sz_raw: int | None = 0
         self._bid_sz: Quantity | None = None
         self._ask_sz: Quantity | None = None
 
@@ -400,13 +415,16 @@ class OrderBook:
                 "deltas", type(deltas).__name__, "must be a numpy array of BOOK_DELTA_DTYPE"
             )
         dtype = deltas.dtype
-        if dtype != BOOK_DELTA_DTYPE and dtype != _ALIGNED_EQUIVALENT:
-            raise InvalidValue(
-                "deltas.dtype",
-                str(dtype),
-                "must be alphaforge.book.BOOK_DELTA_DTYPE (build the array with "
-                "np.zeros(n, BOOK_DELTA_DTYPE), deltas_to_array or array_from_arrow)",
-            )
+        # Comparing structured dtypes costs ~1 us: remember the last dtype object that passed.
+        if dtype is not self._dtype_ok:
+            if dtype != BOOK_DELTA_DTYPE and dtype != _ALIGNED_EQUIVALENT:
+                raise InvalidValue(
+                    "deltas.dtype",
+                    str(dtype),
+                    "must be alphaforge.book.BOOK_DELTA_DTYPE (build the array with "
+                    "np.zeros(n, BOOK_DELTA_DTYPE), deltas_to_array or array_from_arrow)",
+                )
+            self._dtype_ok = dtype
         if deltas.ndim != 1:
             raise InvalidValue("deltas.ndim", deltas.ndim, "must be 1")
         if not deltas.flags.c_contiguous:
@@ -416,16 +434,15 @@ class OrderBook:
         n = int(deltas.shape[0])
         if n == 0:
             return 0
-        if deltas.ctypes.data % 8:
-            raise InvalidValue(
-                "deltas", "a misaligned buffer", "must be 8-byte aligned (copy it with .copy())"
-            )
+        # Alignment (8 bytes) is checked natively.
         status = lib.af_book_apply_batch(
             self._h, ffi.from_buffer("AfBookDelta[]", deltas), n, self._applied
         )
         if status:
-            index = int(self._applied[0]) if status != lib.AF_ERR_NULL_POINTER else None
-            self._raise_delta(status, index)
+            message = last_error()
+            if not message.startswith("deltas["):
+                raise InvalidValue("deltas", "the buffer", message)
+            raise BookDeltaError(message, int(self._applied[0]), status)
         return n
 
     def apply_raw(
@@ -466,7 +483,7 @@ class OrderBook:
                 (action, side, price, size, order_id, sequence, ts_event, flags),
                 f"a field is out of its integer range ({exc})",
             ) from None
-        status = lib.af_book_apply(self._h, self._scratch)
+        status = self._apply_fn(self._h, self._scratch)
         if status:
             self._raise_delta(status, None)
 
@@ -480,17 +497,36 @@ class OrderBook:
         PrecisionError
             The price or size has digits beyond the book's precision.
         """
+        # The private slots of Price/Quantity (same package) skip two property calls each:
+        # this is the per-delta path whose latency the benchmarks track.
         p, s = delta.price, delta.size
-        self.apply_raw(
-            delta.action,
-            delta.side,
-            _rescale(p.raw, p.precision, self._pp, "delta.price", p),
-            _rescale(s.raw, s.precision, self._sp, "delta.size", s),
-            delta.order_id,
-            delta.sequence,
-            delta.ts_event,
-            delta.flags,
-        )
+        price = p._raw
+        if p._precision != self._pp:
+            price = _rescale(price, p._precision, self._pp, "delta.price", p)
+        size = s._raw
+        if s._precision != self._sp:
+            size = _rescale(size, s._precision, self._sp, "delta.size", s)
+        try:
+            _DELTA.pack_into(
+                self._scratch_buf,
+                0,
+                delta.ts_event,
+                delta.ts_init,
+                delta.sequence,
+                delta.order_id,
+                price,
+                size,
+                delta.action,
+                delta.side,
+                delta.flags,
+            )
+        except struct.error as exc:
+            raise InvalidValue(
+                "delta", delta, f"a field is out of its integer range ({exc})"
+            ) from None
+        status = self._apply_fn(self._h, self._scratch)
+        if status:
+            self._raise_delta(status, None)
 
     def apply_deltas(self, deltas: OrderBookDeltas | Iterable[OrderBookDelta]) -> int:
         """Apply deltas all or nothing (converted with :func:`deltas_to_array`)."""
@@ -617,48 +653,52 @@ class OrderBook:
 
     # -- top of book (no native call) --------------------------------------------------------
 
+    # The published record holds INT64_MIN as the price of an empty side. The caches map the
+    # last raw value seen to the object built for it; they never hold INT64_MIN, so a cache hit
+    # is one memory read and an absent side always takes the slow path (which checks flags).
+
     def best_bid_price(self) -> Price | None:
         """Best bid price, or ``None`` if there is no bid."""
-        top = self._top
-        if not top[7] & _TOP_HAS_BID:
+        raw = self._top[0]
+        if raw == self._bid_px_raw:
+            return self._bid_px
+        if not self._top[7] & _TOP_HAS_BID:
             return None
-        raw = top[0]
-        if raw != self._bid_px_raw:
-            self._bid_px = Price.from_raw(raw, self._pp)
-            self._bid_px_raw = raw
-        return self._bid_px
+        price = Price.from_raw(raw, self._pp)
+        if raw != _INT64_MIN:
+            self._bid_px, self._bid_px_raw = price, raw
+        return price
 
     def best_ask_price(self) -> Price | None:
         """Best ask price, or ``None`` if there is no ask."""
-        top = self._top
-        if not top[7] & _TOP_HAS_ASK:
+        raw = self._top[2]
+        if raw == self._ask_px_raw:
+            return self._ask_px
+        if not self._top[7] & _TOP_HAS_ASK:
             return None
-        raw = top[2]
-        if raw != self._ask_px_raw:
-            self._ask_px = Price.from_raw(raw, self._pp)
-            self._ask_px_raw = raw
-        return self._ask_px
+        price = Price.from_raw(raw, self._pp)
+        if raw != _INT64_MIN:
+            self._ask_px, self._ask_px_raw = price, raw
+        return price
 
     def best_bid_size(self) -> Quantity | None:
         """Size at the best bid, or ``None``."""
-        top = self._top
-        if not top[7] & _TOP_HAS_BID:
+        raw = self._top[1]
+        if raw == self._bid_sz_raw:
+            return self._bid_sz
+        if not self._top[7] & _TOP_HAS_BID:
             return None
-        raw = top[1]
-        if raw != self._bid_sz_raw:
-            self._bid_sz = Quantity.from_raw(raw, self._sp)
-            self._bid_sz_raw = raw
+        self._bid_sz, self._bid_sz_raw = Quantity.from_raw(raw, self._sp), raw
         return self._bid_sz
 
     def best_ask_size(self) -> Quantity | None:
         """Size at the best ask, or ``None``."""
-        top = self._top
-        if not top[7] & _TOP_HAS_ASK:
+        raw = self._top[3]
+        if raw == self._ask_sz_raw:
+            return self._ask_sz
+        if not self._top[7] & _TOP_HAS_ASK:
             return None
-        raw = top[3]
-        if raw != self._ask_sz_raw:
-            self._ask_sz = Quantity.from_raw(raw, self._sp)
-            self._ask_sz_raw = raw
+        self._ask_sz, self._ask_sz_raw = Quantity.from_raw(raw, self._sp), raw
         return self._ask_sz
 
     def best_bid_raw(self) -> int | None:
@@ -673,7 +713,7 @@ class OrderBook:
 
     def top_raw(self) -> tuple[int, int, int, int, int]:
         """``(bid_price, bid_size, ask_price, ask_size, flags)`` raw; flags bit 1 = has bid,
-        bit 2 = has ask (absent sides read 0)."""
+        bit 2 = has ask (an absent side reads price ``-2**63``, size 0)."""
         top = self._top
         return top[0], top[1], top[2], top[3], top[7] & 0xFFFFFFFF
 
@@ -785,7 +825,7 @@ class OrderBook:
         """
         side = _side_arg(order_side, "order_side")
         qty = _rescale(quantity.raw, quantity.precision, self._sp, "quantity", quantity)
-        prec = min(self._pp + 2, 18) if precision is None else precision
+        prec = self._avg_prec if precision is None else precision
         out = ffi.new("AfBookFill *")
         check(lib.af_book_fill_price(self._h, side, qty, prec, out))
         pp, sp = self._pp, self._sp
@@ -802,10 +842,21 @@ class OrderBook:
             levels=int(out.levels),
         )
 
-    def avg_fill_price(self, order_side: OrderSide, quantity: Quantity) -> Price | None:
+    def avg_fill_price(
+        self, order_side: OrderSide, quantity: Quantity, precision: int | None = None
+    ) -> Price | None:
         """Average price a taker order of ``quantity`` would get (``None`` if nothing fills;
-        the fill may be partial, see :meth:`fill_estimate`)."""
-        return self.fill_estimate(order_side, quantity).avg_price
+        the fill may be partial, see :meth:`fill_estimate`). ``precision`` as there."""
+        side = int(order_side)
+        if side != 1 and side != 2:
+            raise InvalidValue("order_side", order_side, "must be OrderSide.BUY or OrderSide.SELL")
+        qty = quantity.raw
+        if quantity.precision != self._sp:
+            qty = _rescale(qty, quantity.precision, self._sp, "quantity", quantity)
+        prec = self._avg_prec if precision is None else precision
+        out = self._fill
+        check(lib.af_book_fill_price(self._h, side, qty, prec, out))
+        return Price.from_raw(int(out.avg_price), prec) if out.filled else None
 
     def crossing(self) -> Crossing:
         """:class:`Crossing` state of the best bid vs the best ask."""
