@@ -270,9 +270,96 @@ static int test_bars(void) {
     return 0;
 }
 
+static int test_book(void) {
+    AfBook *h = NULL;
+    CHECK(af_book_new(AF_BOOK_L2_MBP, 2, 3, &h), AF_OK);
+    AfBookDelta deltas[3];
+    memset(deltas, 0, sizeof deltas);
+    deltas[0] = (AfBookDelta){.ts_event = 1, .sequence = 1, .price = 5000000, .size = 1500,
+                              .action = AF_BOOK_ADD, .side = AF_BOOK_BUY};
+    deltas[1] = (AfBookDelta){.ts_event = 1, .sequence = 1, .price = 5000025, .size = 800,
+                              .action = AF_BOOK_ADD, .side = AF_BOOK_SELL};
+    deltas[2] = (AfBookDelta){.ts_event = 1, .sequence = 1, .price = 4999990, .size = 2000,
+                              .action = AF_BOOK_ADD, .side = AF_BOOK_BUY,
+                              .flags = AF_BOOK_F_LAST};
+    size_t applied = 0;
+    CHECK(af_book_apply_batch(h, deltas, 3, &applied), AF_OK);
+    AfBookTop top;
+    CHECK(af_book_top(h, &top), AF_OK);
+    if (applied != 3 || top.bid_price != 5000000 || top.ask_price != 5000025 ||
+        top.bid_size != 1500 || top.ask_size != 800) {
+        fprintf(stderr, "unexpected top of book\n");
+        return 1;
+    }
+    int64_t prices[4], sizes[4];
+    size_t written = 0;
+    CHECK(af_book_depth(h, AF_BOOK_BUY, 4, prices, sizes, &written), AF_OK);
+    if (written != 2 || prices[1] != 4999990 || sizes[1] != 2000) {
+        fprintf(stderr, "unexpected depth\n");
+        return 1;
+    }
+    /* A negative size anywhere in a batch: refused, nothing applied, the book unchanged. */
+    AfBookDelta bad[2] = {deltas[0], deltas[1]};
+    bad[0].size = 1;
+    bad[1].size = -5;
+    CHECK(af_book_apply_batch(h, bad, 2, &applied), AF_ERR_INVALID_ARGUMENT);
+    CHECK(af_book_top(h, &top), AF_OK);
+    if (top.bid_size != 1500) {
+        fprintf(stderr, "a refused batch changed the book\n");
+        return 1;
+    }
+    CHECK(af_book_apply_batch(NULL, deltas, 3, &applied), AF_ERR_NULL_POINTER);
+    af_book_free(h);
+    af_book_free(NULL);
+    printf("ok book\n");
+    return 0;
+}
+
+static int test_matching(void) {
+    AfMatchingConfig config;
+    CHECK(af_matching_config_default(AF_MATCH_MODE_EXCHANGE, &config), AF_OK);
+    AfMatchingEngine *h = NULL;
+    CHECK(af_matching_new(&config, &h), AF_OK);
+    AfOrderCommand cmds[2];
+    memset(cmds, 0, sizeof cmds);
+    cmds[0] = (AfOrderCommand){.ts = 1, .client_order_id = 1, .price = 100, .qty = 2,
+                               .trader_id = 7, .kind = AF_MATCH_CMD_SUBMIT,
+                               .side = AF_MATCH_SELL, .order_type = AF_MATCH_LIMIT,
+                               .time_in_force = AF_MATCH_GTC};
+    cmds[1] = (AfOrderCommand){.ts = 2, .client_order_id = 2, .price = 100, .qty = 1,
+                               .trader_id = 8, .kind = AF_MATCH_CMD_SUBMIT,
+                               .side = AF_MATCH_BUY, .order_type = AF_MATCH_LIMIT,
+                               .time_in_force = AF_MATCH_GTC};
+    size_t processed = 0;
+    CHECK(af_matching_submit_batch(h, cmds, 2, &processed), AF_OK);
+    AfMatchEvent events[8];
+    size_t written = 0;
+    CHECK(af_matching_drain_events(h, events, 8, &written), AF_OK);
+    int filled = 0;
+    for (size_t i = 0; i < written; i++) {
+        if (events[i].kind == AF_MATCH_EVT_FILLED && events[i].client_order_id == 2 &&
+            events[i].price == 100 && events[i].qty == 1) {
+            filled = 1;
+        }
+    }
+    size_t open = 0;
+    CHECK(af_matching_order_count(h, &open), AF_OK);
+    if (processed != 2 || !filled || open != 1) {
+        fprintf(stderr, "unexpected matching outcome (filled=%d open=%zu)\n", filled, open);
+        return 1;
+    }
+    cmds[0].side = 9; /* not a side: the whole batch is refused */
+    CHECK(af_matching_submit_batch(h, cmds, 1, &processed), AF_ERR_INVALID_ARGUMENT);
+    af_matching_free(h);
+    af_matching_free(NULL);
+    printf("ok matching\n");
+    return 0;
+}
+
 int main(void) {
     if (test_versions() || test_status_names() || test_layout() || test_fixed_parse_format() ||
-        test_fixed_arithmetic() || test_time() || test_interner() || test_bars()) {
+        test_fixed_arithmetic() || test_time() || test_interner() || test_bars() ||
+        test_book() || test_matching()) {
         return 1;
     }
     printf("ok all\n");
