@@ -20,7 +20,6 @@ import numpy.typing as npt
 from alphaforge.data._arrow import pa
 from alphaforge.data._parse import fixed_bytes_to_strings, strings_to_fixed_bytes
 from alphaforge.data.schemas import (
-    BOOK_DELTA_DTYPE,
     PRICE_FIELDS,
     SIZE_FIELDS,
     TRADE_ID_WIDTH,
@@ -140,7 +139,7 @@ class MarketArray:
             raise InvalidValue("instrument_id", self.instrument_id, "must be a non-empty str")
         expected = numpy_dtype(dt)
         dtype = getattr(self.records, "dtype", None)
-        ok = dtype == expected or (dt is DataType.BOOK_DELTAS and dtype == BOOK_DELTA_DTYPE)
+        ok = dtype == expected
         if not isinstance(self.records, np.ndarray) or not ok or self.records.ndim != 1:
             raise InvalidValue("records", dtype, f"must be a 1-d numpy array of {expected}")
         _check_precision(self.price_precision, "price_precision")

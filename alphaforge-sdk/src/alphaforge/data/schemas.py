@@ -29,7 +29,6 @@ Schema metadata (bytes keys): ``alphaforge.data_type``, ``alphaforge.instrument_
 from __future__ import annotations
 
 import enum
-import importlib
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
@@ -37,6 +36,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from alphaforge import _native
 from alphaforge.data._arrow import pa
 from alphaforge.errors import InvalidValue
 from alphaforge.model.enums import OptionKind
@@ -145,21 +145,9 @@ BAR_DTYPE: Final = np.dtype(
 )
 """numpy record of a bar (56 bytes)."""
 
-BOOK_DELTA_DTYPE: Final = np.dtype(
-    [
-        ("ts_event", "<u8"),
-        ("ts_init", "<u8"),
-        ("sequence", "<u8"),
-        ("order_id", "<u8"),
-        ("price", "<i8"),
-        ("size", "<i8"),
-        ("action", "u1"),
-        ("side", "u1"),
-        ("flags", "u1"),
-    ],
-    align=True,
-)
-"""Fallback numpy record of a book delta (56 bytes). See :func:`book_delta_dtype`."""
+BOOK_DELTA_DTYPE: Final[np.dtype[Any]] = _native.numpy_dtype("AfBookDelta")
+"""numpy record of a book delta: the native order book's ``AfBookDelta`` (56 bytes), derived
+from the header so a column goes to the book with no conversion."""
 
 BOOK_DELTA_FIELDS: Final = (
     "ts_event",
@@ -195,20 +183,7 @@ SIZE_FIELDS: Final[Mapping[DataType, tuple[str, ...]]] = MappingProxyType(
 
 
 def book_delta_dtype() -> np.dtype[Any]:
-    """The numpy record of a book delta the native book consumes.
-
-    ``alphaforge.book.BOOK_DELTA_DTYPE`` (the ``AfBookDelta`` record of the native order book)
-    when that module defines it, else :data:`BOOK_DELTA_DTYPE`. Both carry the fields of
-    :class:`~alphaforge.model.OrderBookDelta` under the same names, so conversions fill them by
-    name (any extra field of the native record is zeroed).
-    """
-    try:
-        module = importlib.import_module("alphaforge.book")
-    except ImportError:
-        return BOOK_DELTA_DTYPE
-    dtype = getattr(module, "BOOK_DELTA_DTYPE", None)
-    if isinstance(dtype, np.dtype) and dtype.names and set(BOOK_DELTA_FIELDS) <= set(dtype.names):
-        return dtype
+    """The numpy record of a book delta (:data:`BOOK_DELTA_DTYPE`)."""
     return BOOK_DELTA_DTYPE
 
 
@@ -226,8 +201,6 @@ NUMPY_DTYPES: Final[Mapping[DataType, np.dtype[Any]]] = MappingProxyType(
 def numpy_dtype(data_type: DataType | str) -> np.dtype[Any]:
     """The numpy record dtype used for ``data_type`` (resolves the native book-delta record)."""
     dt = DataType.parse(data_type)
-    if dt is DataType.BOOK_DELTAS:
-        return book_delta_dtype()
     if dt is DataType.INSTRUMENTS:
         raise InvalidValue("data_type", dt.value, "instruments have no numpy form")
     return NUMPY_DTYPES[dt]
