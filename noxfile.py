@@ -33,10 +33,11 @@ def install_workspace(session: nox.Session, *groups: str) -> None:
     session.install("-e", "./alphaforge-sdk", *(f"-e{p}[test]" for p in PLUGINS), env=CARGO_ENV)
 
 
-def cargo(session: nox.Session, *args: str) -> None:
+def cargo(session: nox.Session, command: str, *args: str) -> None:
     for crate in RUST_CRATES:
+        manifest = f"{crate}/Cargo.toml"  # before `args`: they may end with `-- <rustc flags>`
         session.run(
-            "cargo", *args, "--manifest-path", f"{crate}/Cargo.toml", external=True, env=CARGO_ENV
+            "cargo", command, "--manifest-path", manifest, *args, external=True, env=CARGO_ENV
         )
 
 
