@@ -396,6 +396,8 @@ def test_adapter_factory_config() -> None:
     adapter = BinanceAdapter(SPOT, testnet=True)
     assert adapter.testnet and adapter.capabilities.venue.value == "BINANCE"
     with pytest.raises(ConfigError):
-        BinanceAdapter(SPOT, api_secret="x")
-    with pytest.raises(NotSupported):
-        adapter.data_client()
+        BinanceAdapter(SPOT, bogus="x")
+    with pytest.raises(NotSupported):  # the live clients are spot-only so far
+        BinanceAdapter(USDM).data_client()
+    with pytest.raises(ConfigError):  # no credentials
+        adapter.execution_client(ACCOUNT)

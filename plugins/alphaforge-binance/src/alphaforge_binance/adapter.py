@@ -1,8 +1,9 @@
-"""The object the registered factory returns: capabilities and the pure parsing half.
+"""The object the registered factory returns: capabilities, the parsing half and the live
+clients (:mod:`alphaforge_binance.live`, spot only so far).
 
-The network half (instrument provider, data and execution clients over ``alphaforge.net``)
-plugs in here; until then :meth:`BinanceAdapter.data_client` and
-:meth:`BinanceAdapter.execution_client` raise :class:`~alphaforge.errors.NotSupported`.
+Configuration keys: ``testnet`` (bool), ``rest_url`` / ``ws_url`` (override both, e.g. a
+loopback venue), ``api_key`` / ``api_secret`` (str or :class:`~alphaforge.config.Secret`),
+``recv_window_ms``, ``request_timeout``, ``rate_limiter`` (the node's registry).
 """
 
 from __future__ import annotations
@@ -11,15 +12,26 @@ from collections.abc import Mapping
 from typing import Any
 
 from alphaforge.adapters import Capabilities
-from alphaforge.errors import ConfigError, NotSupported
-from alphaforge.model import Instrument
+from alphaforge.config import Secret
+from alphaforge.errors import ConfigError
+from alphaforge.model import AccountId, Instrument
 from alphaforge_binance.book import BinanceBookSync
 from alphaforge_binance.common import BinanceMarket, capabilities_for
 from alphaforge_binance.instruments import parse_exchange_info
+from alphaforge_binance.live import (
+    ENDPOINTS,
+    BinanceConfig,
+    BinanceDataClient,
+    BinanceEndpoints,
+    BinanceExecutionClient,
+    BinanceInstrumentProvider,
+    BinanceRest,
+)
 
 __all__ = ["BinanceAdapter"]
 
-_KEYS = frozenset({"testnet"})
+_KEYS = frozenset({"testnet", "rest_url", "ws_url", "api_key", "api_secret", "recv_window_ms",
+                   "request_timeout", "rate_limiter"})  # fmt: skip
 
 
 class BinanceAdapter:
@@ -48,6 +60,42 @@ class BinanceAdapter:
             raise ConfigError("testnet", testnet, "must be a bool")
         self.market = market
         self.testnet = testnet
+        env = ENDPOINTS[(market, "testnet" if testnet else "mainnet")]
+        rest_url = config.get("rest_url", env.rest_url)
+        ws_url = config.get("ws_url", env.ws_url)
+        for name, value in (("rest_url", rest_url), ("ws_url", ws_url)):
+            if type(value) is not str:
+                raise ConfigError(name, value, "must be a str")
+        extra: dict[str, Any] = {}
+        for name in ("api_key", "api_secret"):
+            value = config.get(name)
+            if value is not None:
+                extra[name] = value if isinstance(value, Secret) else Secret(str(value))
+        for name in ("recv_window_ms", "request_timeout", "rate_limiter"):
+            if name in config:
+                extra[name] = config[name]
+        self.config = BinanceConfig(
+            market=market, endpoints=BinanceEndpoints(rest_url, ws_url), **extra
+        )
+        self._rest: BinanceRest | None = None
+        self._provider: BinanceInstrumentProvider | None = None
+
+    def _shared_rest(self) -> BinanceRest:
+        if self._rest is None:
+            self._rest = BinanceRest(self.config)
+        return self._rest
+
+    @property
+    def instrument_provider(self) -> BinanceInstrumentProvider:
+        """The shared instrument provider (``exchangeInfo``)."""
+        if self._provider is None:
+            self._provider = BinanceInstrumentProvider(self._shared_rest())
+        return self._provider
+
+    async def aclose(self) -> None:
+        """Close the shared REST connection pool."""
+        if self._rest is not None:
+            await self._rest.aclose()
 
     @property
     def capabilities(self) -> Capabilities:
@@ -62,10 +110,14 @@ class BinanceAdapter:
         """A new book synchroniser for ``instrument`` with this market's rules."""
         return BinanceBookSync(instrument, self.market)
 
-    def data_client(self) -> Any:
-        """Not yet: the live data client needs ``alphaforge.net``."""
-        raise NotSupported("binance: the live data client is not implemented yet")
+    def data_client(self) -> BinanceDataClient:
+        """A new data client (spot; USD-M raises ``NotSupported``)."""
+        return BinanceDataClient(self.config, self._shared_rest(), self.instrument_provider)
 
-    def execution_client(self, account_id: Any) -> Any:
-        """Not yet: the live execution client needs ``alphaforge.net``."""
-        raise NotSupported("binance: the live execution client is not implemented yet")
+    def execution_client(self, account_id: AccountId) -> BinanceExecutionClient:
+        """A new execution client (needs ``api_key`` and ``api_secret``)."""
+        if self.config.api_key is None or self.config.api_secret is None:
+            raise ConfigError("api_key", None, "the execution client needs api_key and api_secret")
+        return BinanceExecutionClient(
+            self.config, self._shared_rest(), self.instrument_provider, account_id
+        )
