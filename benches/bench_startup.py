@@ -14,7 +14,8 @@ TIMED = """
 import time
 t0 = time.perf_counter()
 {body}
-print((time.perf_counter() - t0) * 1000)
+import sys
+print("elapsed_ms", (time.perf_counter() - t0) * 1000, file=sys.stderr, flush=True)
 """
 
 WORKLOADS = {
@@ -40,7 +41,9 @@ def median_ms(body: str, runs: int) -> float:
             text=True,
             check=True,
         )
-        samples.append(float(out.stdout.strip().splitlines()[-1]))
+        # The peer logs to the terminal: pick our line out of whatever else is printed.
+        line = next(x for x in out.stderr.splitlines() if x.startswith("elapsed_ms "))
+        samples.append(float(line.split()[1]))
     return statistics.median(samples)
 
 
