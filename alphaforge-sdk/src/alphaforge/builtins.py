@@ -112,6 +112,35 @@ def _backtest_command(parser: argparse.ArgumentParser) -> Handler:
     return run
 
 
+def _run_command(parser: argparse.ArgumentParser) -> Handler:
+    parser.add_argument("config", help="a live-node TOML file (see docs/live.md)")
+    parser.add_argument("--secrets-file", help="resolve ${VAR} credentials from this file too")
+    parser.add_argument(
+        "--backend", choices=("asyncio", "trio"), default="asyncio", help="event loop to run on"
+    )
+
+    def run(args: argparse.Namespace) -> int:
+        import logging
+
+        import anyio
+
+        from alphaforge.errors import AlphaForgeError
+        from alphaforge.live.config import run_live
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        try:
+            status: int = anyio.run(
+                lambda: run_live(args.config, secrets_file=args.secrets_file),
+                backend=args.backend,
+            )
+        except (AlphaForgeError, OSError) as exc:
+            print(f"alphaforge run: {exc}", file=sys.stderr)
+            return 1
+        return status
+
+    return run
+
+
 class _ExampleStrategy:
     """A strategy class imported on first use, so building a kernel imports no strategies."""
 
@@ -141,6 +170,7 @@ def alphaforge_register_strategies(register: Register) -> None:
 @hookimpl
 def alphaforge_register_cli(register: Register) -> None:
     register("backtest", _backtest_command, description="run a backtest from a TOML file")
+    register("run", _run_command, description="run a live or paper trading node from a TOML file")
     register("plugins", _plugins_command, description="list installed plugins and their components")
     register("demo", _demo_command, description="start a kernel and run a message-bus round trip")
     register(

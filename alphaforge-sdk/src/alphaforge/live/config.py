@@ -1,0 +1,199 @@
+"""``alphaforge run CONFIG.toml``: a live (or paper) node described in one file.
+
+::
+
+    [node]
+    trader_id = "LIVE-001"
+    health_interval_s = 5.0
+    cancel_on_stop = true               # graceful shutdown: cancel every working order
+    flatten_on_stop = false             # ... and close every position
+
+    [[venues]]
+    name = "BINANCE"
+    adapter = "binance"                 # a registered adapter (see `alphaforge plugins`)
+    config = { testnet = true }         # the adapter factory's keyword arguments
+    credentials = { api_key = "${BINANCE_API_KEY}", api_secret = "${BINANCE_API_SECRET}" }
+    account_id = "BINANCE-001"
+    instruments = ["BTCUSDT.BINANCE"]   # empty: every instrument the adapter loads
+    paper = true                        # execution on the simulated exchange, live data
+    starting_balances = ["10000 USDT"]  # the paper account
+
+    [[strategies]]
+    name = "ema_cross"                  # a registered strategy, as in `alphaforge backtest`
+    config = { instrument_id = "BTCUSDT.BINANCE", fast = 10, slow = 40, trade_size = "0.001" }
+
+``credentials`` values are :class:`~alphaforge.config.Secret`: ``${ENV_VAR}`` references are
+resolved from the environment (or ``secrets_file``), passed to the adapter factory as
+``Secret`` objects, and never appear in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+
+from alphaforge.backtest.config import strategy_config_class
+from alphaforge.config import Secret, load_config
+from alphaforge.errors import ConfigError
+from alphaforge.live.execution import ReconciliationConfig
+from alphaforge.live.node import LiveNode, LiveNodeConfig, PaperVenueConfig
+from alphaforge.model.identifiers import AccountId, InstrumentId
+
+__all__ = [
+    "LiveRunConfig",
+    "LiveVenueSection",
+    "NodeSection",
+    "build_node",
+    "load_run_config",
+    "run_live",
+]
+
+_log = logging.getLogger("alphaforge.live")
+
+
+@attrs.frozen
+class NodeSection:
+    trader_id: str = "LIVE-001"
+    health_interval_s: float = 5.0
+    stale_after_s: float = 30.0
+    cancel_on_stop: bool = True
+    flatten_on_stop: bool = False
+    shutdown_timeout_s: float = 10.0
+    reconciliation: ReconciliationConfig = attrs.field(factory=ReconciliationConfig)
+
+
+@attrs.frozen
+class LiveVenueSection:
+    """One venue: its adapter, credentials, instruments, and live or paper execution."""
+
+    name: str
+    adapter: str
+    config: dict[str, Any] = attrs.field(factory=dict)
+    credentials: dict[str, Secret] = attrs.field(factory=dict)
+    account_id: str | None = None
+    instruments: list[str] = attrs.field(factory=list)
+    paper: bool = False
+    starting_balances: list[str] = attrs.field(factory=lambda: ["1000000 USDT"])
+    account_type: str = "margin"
+
+
+@attrs.frozen
+class StrategySection:
+    name: str
+    config: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class LiveRunConfig:
+    """The schema of a live-node TOML file."""
+
+    node: NodeSection = attrs.field(factory=NodeSection)
+    venues: list[LiveVenueSection] = attrs.field(factory=list)
+    strategies: list[StrategySection] = attrs.field(factory=list)
+
+
+def build_node(config: LiveRunConfig, *, plugins: Sequence[object] = ()) -> LiveNode:
+    """A :class:`LiveNode` wired from ``config`` (adapters and strategies by registered name).
+
+    Raises
+    ------
+    ConfigError
+        An unknown adapter or strategy, or adapter configuration the factory refuses (the
+        message names the keys, never the values).
+    """
+    section = config.node
+    node = LiveNode(
+        LiveNodeConfig(
+            trader_id=section.trader_id, health_interval_s=section.health_interval_s,
+            stale_after_s=section.stale_after_s, cancel_on_stop=section.cancel_on_stop,
+            flatten_on_stop=section.flatten_on_stop,
+            shutdown_timeout_s=section.shutdown_timeout_s,
+            reconciliation=section.reconciliation,
+        ),
+        plugins=plugins,
+    )  # fmt: skip
+    adapters = node.kernel.components("adapter")
+    for index, venue in enumerate(config.venues):
+        component = adapters.get(venue.adapter)
+        if component is None:
+            raise ConfigError(
+                f"venues[{index}].adapter", venue.adapter,
+                f"no such adapter (registered: {', '.join(sorted(adapters)) or 'none'})",
+            )  # fmt: skip
+        try:
+            adapter = component.factory(**venue.config, **venue.credentials)
+        except TypeError as exc:
+            keys = sorted([*venue.config, *venue.credentials])
+            raise ConfigError(f"venues[{index}].config", keys, str(exc)) from exc
+        ids = [InstrumentId.from_str(text) for text in venue.instruments]
+        node.add_instrument_provider(adapter.instrument_provider, ids or None)
+        node.add_data_client(adapter.data_client())
+        if venue.paper:
+            node.add_paper_venue(
+                PaperVenueConfig(
+                    name=venue.name, starting_balances=tuple(venue.starting_balances),
+                    account_type=venue.account_type,
+                )
+            )  # fmt: skip
+        else:
+            account = AccountId(venue.account_id or f"{venue.name}-001")
+            node.add_execution_client(adapter.execution_client(account))
+    strategies = node.kernel.components("strategy")
+    for index, strategy in enumerate(config.strategies):
+        component = strategies.get(strategy.name)
+        if component is None:
+            raise ConfigError(
+                f"strategies[{index}].name", strategy.name,
+                f"no such strategy (registered: {', '.join(sorted(strategies)) or 'none'})",
+            )  # fmt: skip
+        cls = component.factory
+        params: Any = load_config(strategy_config_class(cls), strategy.config)
+        node.add_strategy(cls(params))
+    return node
+
+
+def load_run_config(path: str | Path, *, secrets_file: str | Path | None = None) -> LiveRunConfig:
+    """Parse a live-node TOML file; ``${ENV}`` references in credentials are resolved from the
+    environment, else from ``secrets_file``."""
+    return load_config(LiveRunConfig, Path(path), secrets_file=secrets_file)
+
+
+async def run_live(
+    path: str | Path,
+    *,
+    secrets_file: str | Path | None = None,
+    plugins: Sequence[object] = (),
+    stop: anyio.Event | None = None,
+) -> int:
+    """Run the node of ``path`` until SIGINT/SIGTERM (or ``stop`` is set); shut down gracefully.
+
+    Returns the process exit status (0).
+    """
+    node = build_node(load_run_config(path, secrets_file=secrets_file), plugins=plugins)
+    async with node:
+        _log.info("node %s running: %r", node.config.trader_id, node)
+        async with anyio.create_task_group() as tg:
+
+            async def on_signal() -> None:
+                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    async for signum in signals:
+                        _log.info("signal %s: shutting down", signum)
+                        tg.cancel_scope.cancel()
+                        return
+
+            if stop is None:
+                tg.start_soon(on_signal)
+            else:
+
+                async def on_stop() -> None:
+                    await stop.wait()
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(on_stop)
+    return 0
