@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import attrs
 
@@ -38,7 +37,7 @@ from alphaforge.backtest.engine import BacktestEngine, BacktestEngineConfig, Ven
 from alphaforge.backtest.results import BacktestResult
 from alphaforge.config import load_config
 from alphaforge.errors import ConfigError
-from alphaforge.trading.config import StrategyConfig
+from alphaforge.trading.config import StrategySection, build_strategies
 
 
 @attrs.frozen
@@ -67,12 +66,6 @@ class DataSection:
 
 
 @attrs.frozen
-class StrategySection:
-    name: str
-    config: dict[str, Any] = attrs.field(factory=dict)
-
-
-@attrs.frozen
 class BacktestRunConfig:
     """The schema of a backtest TOML file."""
 
@@ -88,11 +81,6 @@ class RunOutcome:
     report: Path | None
     seconds: float
     events: int
-
-
-def strategy_config_class(strategy_cls: Any) -> type[Any]:
-    """The attrs config class a strategy takes (``config_class`` attribute, else the base)."""
-    return getattr(strategy_cls, "config_class", StrategyConfig)
 
 
 def run_backtest(
@@ -139,17 +127,8 @@ def run_backtest(
             data = catalog.query_array(data_type, instrument_id, start, end)
             events += len(data)
             engine.add_data(data)
-    strategies = engine.kernel.components("strategy")
-    for index, section in enumerate(config.strategies):
-        component = strategies.get(section.name)
-        if component is None:
-            raise ConfigError(
-                f"strategies[{index}].name", section.name,
-                f"no such strategy (registered: {', '.join(sorted(strategies)) or 'none'})",
-            )  # fmt: skip
-        cls = component.factory
-        params: Any = load_config(strategy_config_class(cls), section.config)
-        engine.add_strategy(cls(params))
+    for strategy in build_strategies(engine.kernel, config.strategies):
+        engine.add_strategy(strategy)
     started = time.perf_counter()
     result = engine.run(start, end)
     seconds = time.perf_counter() - started

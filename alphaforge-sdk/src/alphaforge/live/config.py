@@ -38,12 +38,12 @@ from typing import Any
 import anyio
 import attrs
 
-from alphaforge.backtest.config import strategy_config_class
 from alphaforge.config import Secret, load_config
 from alphaforge.errors import ConfigError
 from alphaforge.live.execution import ReconciliationConfig
 from alphaforge.live.node import LiveNode, LiveNodeConfig, PaperVenueConfig
 from alphaforge.model.identifiers import AccountId, InstrumentId
+from alphaforge.trading.config import StrategySection, build_strategies
 
 __all__ = [
     "LiveRunConfig",
@@ -81,12 +81,6 @@ class LiveVenueSection:
     paper: bool = False
     starting_balances: list[str] = attrs.field(factory=lambda: ["1000000 USDT"])
     account_type: str = "margin"
-
-
-@attrs.frozen
-class StrategySection:
-    name: str
-    config: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -144,17 +138,8 @@ def build_node(config: LiveRunConfig, *, plugins: Sequence[object] = ()) -> Live
         else:
             account = AccountId(venue.account_id or f"{venue.name}-001")
             node.add_execution_client(adapter.execution_client(account))
-    strategies = node.kernel.components("strategy")
-    for index, strategy in enumerate(config.strategies):
-        component = strategies.get(strategy.name)
-        if component is None:
-            raise ConfigError(
-                f"strategies[{index}].name", strategy.name,
-                f"no such strategy (registered: {', '.join(sorted(strategies)) or 'none'})",
-            )  # fmt: skip
-        cls = component.factory
-        params: Any = load_config(strategy_config_class(cls), strategy.config)
-        node.add_strategy(cls(params))
+    for strategy in build_strategies(node.kernel, config.strategies):
+        node.add_strategy(strategy)
     return node
 
 

@@ -12,9 +12,12 @@ Subclass them for parameters; :func:`alphaforge.config.load_config` builds them 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import attrs
 
-from alphaforge.errors import InvalidValue
+from alphaforge.errors import ConfigError, InvalidValue
 from alphaforge.execution.oms import OmsType
 
 __all__ = ["ActorConfig", "StrategyConfig"]
@@ -73,3 +76,45 @@ class StrategyConfig:
             raise InvalidValue("order_id_tag", tag, "must be ASCII letters, digits or '_'")
         if self.oms_type is not None and type(self.oms_type) is not OmsType:
             raise InvalidValue("oms_type", self.oms_type, "must be an OmsType or None")
+
+
+@attrs.frozen
+class StrategySection:
+    """A ``[[strategies]]`` entry of a run file: a registered strategy and its parameters."""
+
+    name: str
+    config: dict[str, Any] = attrs.field(factory=dict)
+
+
+def strategy_config_class(strategy_cls: Any) -> type[Any]:
+    """The attrs config class a strategy takes (its ``config_class``, else the base)."""
+    return getattr(strategy_cls, "config_class", StrategyConfig)
+
+
+def build_strategies(kernel: Any, sections: Sequence[StrategySection]) -> list[Any]:
+    """Strategies named in a run file, built from the kernel's registered components.
+
+    Raises
+    ------
+    ConfigError
+        An unknown strategy name or a bad parameter (the message names the key path).
+    """
+    from alphaforge.config import load_config
+
+    registered = kernel.components("strategy")
+    strategies = []
+    for index, section in enumerate(sections):
+        component = registered.get(section.name)
+        if component is None:
+            raise ConfigError(
+                f"strategies[{index}].name", section.name,
+                f"no such strategy (registered: {', '.join(sorted(registered)) or 'none'})",
+            )  # fmt: skip
+        try:
+            params = load_config(strategy_config_class(component.factory), section.config)
+        except ConfigError as exc:  # name the key path from the top of the file
+            raise ConfigError(
+                f"strategies[{index}].config.{exc.field}", exc.value, exc.reason
+            ) from exc
+        strategies.append(component.factory(params))
+    return strategies
