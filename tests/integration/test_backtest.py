@@ -151,7 +151,7 @@ def test_cli_runs_a_config_file_and_writes_an_offline_report(tmp_path: Path) -> 
     cli = [sys.executable, "-m", "alphaforge.cli", "backtest", str(config)]
     done = subprocess.run(cli, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    assert "events                  20,000" in done.stdout
+    assert "events                      20,000" in done.stdout
     page = (tmp_path / "out" / "report.html").read_text()
     assert page.count("<svg") == 3 and "<script" not in page
 

@@ -104,7 +104,7 @@ def _backtest_command(parser: argparse.ArgumentParser) -> Handler:
         else:
             print(result.summary())
             rate = outcome.events / outcome.seconds if outcome.seconds else 0.0
-            print(f"{'events':<24}{outcome.events:,} in {outcome.seconds:.2f} s ({rate:,.0f}/s)")
+            print(f"{'events':<28}{outcome.events:,} in {outcome.seconds:.2f} s ({rate:,.0f}/s)")
             if outcome.report is not None:
                 print(f"report: {outcome.report}")
         return 130 if result.interrupted else 0

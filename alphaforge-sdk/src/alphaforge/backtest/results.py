@@ -107,11 +107,11 @@ class BacktestResult:
 
     def summary(self) -> str:
         """A terminal summary (statistics and counts)."""
-        lines = [f"{'orders':<24}{self.orders.num_rows}", f"{'fills':<24}{self.fills.num_rows}",
-                 f"{'positions':<24}{self.positions.num_rows}"]  # fmt: skip
+        lines = [f"{'orders':<28}{self.orders.num_rows}", f"{'fills':<28}{self.fills.num_rows}",
+                 f"{'positions':<28}{self.positions.num_rows}"]  # fmt: skip
         for name, value in self.statistics.as_dict().items():
             shown = f"{value:,.6f}" if isinstance(value, float) else f"{value:,}"
-            lines.append(f"{name:<24}{shown}")
+            lines.append(f"{name:<28}{shown}")
         if self.interrupted:
             lines.append("(interrupted: partial results)")
         return "\n".join(lines)
