@@ -9,7 +9,8 @@ bad input also derive from the matching builtin (``ValueError``,
     AlphaForgeError
     ├── InvalidValue (ValueError)          bad input; names the field and the value
     │   ├── PrecisionError                 a value does not fit the requested precision
-    │   └── ConfigError                    a configuration key is unknown or has the wrong type
+    │   ├── ConfigError                    a configuration key is unknown or has the wrong type
+    │   └── (book.BookDeltaError, data.errors.DataImportError: their module's bad input)
     ├── ArithmeticOverflow (OverflowError) a fixed-point result does not fit in int64
     ├── InvalidStateTransition             e.g. an order event illegal in the order's state
     ├── KernelStateError                   a lifecycle call in the wrong kernel state
@@ -18,7 +19,11 @@ bad input also derive from the matching builtin (``ValueError``,
     │   ├── PluginLoadError                a plugin failed to import or register (strict mode)
     │   └── DuplicateComponent             two components registered under one name
     └── NativeError                        the native core reported a failure
-        └── ABIMismatch (ImportError)      the shared library does not match this package
+        ├── ABIMismatch (ImportError)      the shared library does not match this package
+        └── (book.BookIntegrityError)
+
+Network failures have their own branch in :mod:`alphaforge.net.errors` (a definitive
+``VenueRejected`` versus an ``OutcomeUnknown`` order).
 """
 
 from __future__ import annotations
