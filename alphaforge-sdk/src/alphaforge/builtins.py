@@ -160,6 +160,54 @@ class _ExampleStrategy:
         return self._cls()(config)
 
 
+def _conformance_command(parser: argparse.ArgumentParser) -> Handler:
+    parser.add_argument("target", help="a plugin's test directory, or an installed plugin's name")
+    parser.add_argument("--report", default="conformance-report.json", help="JSON report path")
+
+    def run(args: argparse.Namespace) -> int:
+        import subprocess
+        from pathlib import Path
+
+        tests = _plugin_tests(args.target)
+        if tests is None:
+            print(f"alphaforge conformance: target={args.target!r}: not a directory and not an "
+                  "installed plugin with a tests/ directory", file=sys.stderr)  # fmt: skip
+            return 2
+        command = [sys.executable, "-m", "pytest", str(tests), "-q", "-m", "alphaforge_conformance",
+                   f"--alphaforge-report={args.report}", "-p", "no:cacheprovider"]  # fmt: skip
+        code = subprocess.run(command, check=False).returncode
+        report_path = Path(args.report)
+        if report_path.exists():
+            summary = json.loads(report_path.read_text())["summary"]
+            for kind, counts in sorted(summary.items()):
+                shown = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+                print(f"{kind}: {shown}")
+            print(f"report: {report_path}")
+        return code
+
+    return run
+
+
+def _plugin_tests(target: str) -> Any:
+    """The tests/ directory of ``target``: a path, or an installed (editable) plugin's source."""
+    from importlib import metadata
+    from pathlib import Path
+
+    path = Path(target)
+    if path.is_dir():
+        return path
+    for ep in metadata.entry_points(group="alphaforge"):
+        dist = ep.dist.name if ep.dist is not None else ""
+        if target not in (ep.name, dist):
+            continue
+        module = ep.load()
+        here = Path(module.__file__ or "").resolve()
+        for parent in here.parents:  # the project directory of an editable install
+            if (parent / "pyproject.toml").exists():
+                return parent / "tests" if (parent / "tests").is_dir() else None
+    return None
+
+
 @hookimpl
 def alphaforge_register_strategies(register: Register) -> None:
     register("ema_cross", _ExampleStrategy("EmaCross"), description="EMA crossover on quote mids")
@@ -170,6 +218,10 @@ def alphaforge_register_strategies(register: Register) -> None:
 @hookimpl
 def alphaforge_register_cli(register: Register) -> None:
     register("backtest", _backtest_command, description="run a backtest from a TOML file")
+    register(
+        "conformance", _conformance_command,
+        description="run a plugin's conformance tests and write a JSON compatibility report",
+    )  # fmt: skip
     register("run", _run_command, description="run a live or paper trading node from a TOML file")
     register("plugins", _plugins_command, description="list installed plugins and their components")
     register("demo", _demo_command, description="start a kernel and run a message-bus round trip")
