@@ -367,16 +367,6 @@ def _rate(value: object, field: str) -> tuple[int, int]:
     raise InvalidValue(field, value, "must be an int, Decimal or str")
 
 
-def _check_array(array: object, dtype: np.dtype[Any], field: str) -> npt.NDArray[Any]:
-    if not isinstance(array, np.ndarray) or array.ndim != 1:
-        raise InvalidValue(field, type(array).__name__, "expected a 1-d numpy array")
-    if array.dtype != dtype:
-        raise InvalidValue(field, str(array.dtype), f"expected dtype {dtype}")
-    if not array.flags.c_contiguous:
-        raise InvalidValue(field, "non-contiguous", "expected a C-contiguous array")
-    return array
-
-
 class MatchingEngine:
     """A native matching engine for one instrument.
 
@@ -493,35 +483,30 @@ class MatchingEngine:
             Wrong dtype / layout, or a record with an unknown enum value or flag bits (the
             message names ``cmds[i].field``); nothing was processed.
         """
-        arr = _check_array(commands, COMMAND_DTYPE, "commands")
+        ptr = _native.batch_pointer(commands, "AfOrderCommand", "commands")
         processed = _ffi.new("size_t *")
-        ptr = _ffi.cast("AfOrderCommand *", _ffi.from_buffer(arr)) if len(arr) else _ffi.NULL
-        _native.check(_lib.af_matching_submit_batch(self._handle, ptr, len(arr), processed))
+        _native.check(_lib.af_matching_submit_batch(self._handle, ptr, len(commands), processed))
         return int(processed[0])
 
     def process_quotes(self, quotes: npt.NDArray[Any]) -> None:
         """Backtest: apply a :data:`QUOTE_DTYPE` array in order."""
-        arr = _check_array(quotes, QUOTE_DTYPE, "quotes")
-        ptr = _ffi.cast("AfQuoteTick *", _ffi.from_buffer(arr)) if len(arr) else _ffi.NULL
-        _native.check(_lib.af_matching_process_quotes(self._handle, ptr, len(arr)))
+        ptr = _native.batch_pointer(quotes, "AfQuoteTick", "quotes")
+        _native.check(_lib.af_matching_process_quotes(self._handle, ptr, len(quotes)))
 
     def process_trades(self, trades: npt.NDArray[Any]) -> None:
         """Backtest: apply a :data:`TRADE_DTYPE` array in order."""
-        arr = _check_array(trades, TRADE_DTYPE, "trades")
-        ptr = _ffi.cast("AfTradeTick *", _ffi.from_buffer(arr)) if len(arr) else _ffi.NULL
-        _native.check(_lib.af_matching_process_trades(self._handle, ptr, len(arr)))
+        ptr = _native.batch_pointer(trades, "AfTradeTick", "trades")
+        _native.check(_lib.af_matching_process_trades(self._handle, ptr, len(trades)))
 
     def process_bars(self, bars: npt.NDArray[Any]) -> None:
         """Backtest: replay a :data:`BAR_DTYPE` array (O, nearer extreme, other, C)."""
-        arr = _check_array(bars, BAR_DTYPE, "bars")
-        ptr = _ffi.cast("AfBar *", _ffi.from_buffer(arr)) if len(arr) else _ffi.NULL
-        _native.check(_lib.af_matching_process_bars(self._handle, ptr, len(arr)))
+        ptr = _native.batch_pointer(bars, "AfBar", "bars")
+        _native.check(_lib.af_matching_process_bars(self._handle, ptr, len(bars)))
 
     def apply_deltas(self, deltas: npt.NDArray[Any]) -> None:
         """Backtest: apply L2 deltas (:data:`BOOK_DELTA_DTYPE`, the order book's records)."""
-        arr = _check_array(deltas, BOOK_DELTA_DTYPE, "deltas")
-        ptr = _ffi.cast("AfBookDelta *", _ffi.from_buffer(arr)) if len(arr) else _ffi.NULL
-        _native.check(_lib.af_matching_apply_deltas(self._handle, ptr, len(arr)))
+        ptr = _native.batch_pointer(deltas, "AfBookDelta", "deltas")
+        _native.check(_lib.af_matching_apply_deltas(self._handle, ptr, len(deltas)))
 
     def advance_time(self, ts: int) -> None:
         """Move the engine clock to ``ts`` (never back), expiring due GTD/DAY orders."""
@@ -532,12 +517,11 @@ class MatchingEngine:
 
         Events that do not fit stay queued for the next call (nothing is lost).
         """
-        arr = _check_array(buffer, EVENT_DTYPE, "buffer")
-        if not arr.flags.writeable:
+        ptr = _native.batch_pointer(buffer, "AfMatchEvent", "buffer")
+        if not buffer.flags.writeable:
             raise InvalidValue("buffer", "read-only", "expected a writable array")
         written = _ffi.new("size_t *")
-        ptr = _ffi.cast("AfMatchEvent *", _ffi.from_buffer(arr)) if len(arr) else _ffi.NULL
-        _native.check(_lib.af_matching_drain_events(self._handle, ptr, len(arr), written))
+        _native.check(_lib.af_matching_drain_events(self._handle, ptr, len(buffer), written))
         return int(written[0])
 
     def events(self, max_events: int | None = None) -> npt.NDArray[Any]:

@@ -192,6 +192,8 @@ def batch_pointer(array: Any, record: str, field: str = "array") -> Any:
         raise InvalidValue(field, str(array.dtype), f"expected dtype {expected} ({record})")
     if not array.flags.c_contiguous:
         raise InvalidValue(field, "non-contiguous", "expected a C-contiguous array")
+    if len(array) == 0:
+        return ffi.NULL  # the ABI takes NULL with a count of 0
     return ffi.cast(f"{record} *", ffi.from_buffer(array))
 
 
