@@ -159,3 +159,15 @@ def test_cli_runs_a_config_file_and_writes_an_offline_report(tmp_path: Path) -> 
     bad = subprocess.run(cli, capture_output=True, text=True, check=False)
     assert bad.returncode == 1
     assert "strategies[0].config" in bad.stderr or "fastest" in bad.stderr
+
+
+def test_coarser_quantities_fill_in_full(market: MarketData) -> None:
+    # "0.05" has precision 2, the instrument 3: the venue must see 0.050, not 0.005 (and the
+    # top of book always holds the 0.1 of a flip).
+    result = run(market, EmaCross(EmaCrossConfig(fast=20, slow=80, trade_size="0.05")))[1]
+    orders = result.orders.to_pylist()
+    assert orders
+    for order in orders:
+        assert order["status"] == "FILLED", order
+        assert Decimal(order["filled_qty"]) == Decimal(order["quantity"]), order
+    assert Decimal(orders[0]["quantity"]) == Decimal("0.05")

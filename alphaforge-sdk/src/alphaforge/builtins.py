@@ -118,8 +118,12 @@ def _run_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument(
         "--backend", choices=("asyncio", "trio"), default="asyncio", help="event loop to run on"
     )
+    parser.add_argument(
+        "--duration", type=float, help="stop gracefully after this many seconds (default: Ctrl-C)"
+    )
 
     def run(args: argparse.Namespace) -> int:
+        import json
         import logging
 
         import anyio
@@ -130,7 +134,10 @@ def _run_command(parser: argparse.ArgumentParser) -> Handler:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         try:
             status: int = anyio.run(
-                lambda: run_live(args.config, secrets_file=args.secrets_file),
+                lambda: run_live(
+                    args.config, secrets_file=args.secrets_file, duration=args.duration,
+                    on_summary=lambda summary: print(json.dumps(summary, indent=2)),
+                ),  # fmt: skip
                 backend=args.backend,
             )
         except (AlphaForgeError, OSError) as exc:

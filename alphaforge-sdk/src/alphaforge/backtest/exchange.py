@@ -287,13 +287,14 @@ class SimulatedExchange:
         native_id = next(self._native_ids)
         market.orders[native_id] = order
         market.native_ids[order.client_order_id] = native_id
+        inst = market.instrument
         market.engine.submit(
             native_id,
             order.side,
-            order.quantity.raw,
+            order.quantity.raw * 10 ** (inst.size_precision - order.quantity.precision),
             order_type=order.order_type,
-            price=order.price.raw if order.price is not None else 0,
-            trigger_price=order.trigger_price.raw if order.trigger_price is not None else 0,
+            price=_raw_at(order.price, inst.price_precision) or 0,
+            trigger_price=_raw_at(order.trigger_price, inst.price_precision) or 0,
             time_in_force=order.time_in_force,
             expire_ts=order.expire_time_ns or 0,
             post_only=order.post_only,
@@ -320,11 +321,12 @@ class SimulatedExchange:
         market = self.market(command.instrument_id)
         native_id = self._native_id(market, command.client_order_id)
         self._sync(market)
+        inst = market.instrument
         market.engine.modify(
             native_id,
-            qty=command.quantity.raw if command.quantity is not None else None,
-            price=command.price.raw if command.price is not None else None,
-            trigger_price=command.trigger_price.raw if command.trigger_price is not None else None,
+            qty=_raw_at(command.quantity, inst.size_precision),
+            price=_raw_at(command.price, inst.price_precision),
+            trigger_price=_raw_at(command.trigger_price, inst.price_precision),
             ts=self._clock(),
         )
         self._drain(market)
@@ -396,6 +398,12 @@ class SimulatedExchange:
         else:
             heapq.heappush(self._outbound, (event.ts_init, next(self._seq), event))
             self._reschedule()
+
+
+def _raw_at(value: Price | Quantity | None, precision: int) -> int | None:
+    """``value``'s raw at the instrument's ``precision`` (the engine has one fixed scale; the
+    risk engine admits only values at that precision or coarser)."""
+    return None if value is None else value.raw * 10 ** (precision - value.precision)
 
 
 __all__ = ["BAR_DTYPE", "BOOK_DELTA_DTYPE", "TRADE_DTYPE", "ExchangeConfig", "SimulatedExchange"]

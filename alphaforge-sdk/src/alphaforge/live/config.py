@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,9 @@ from alphaforge.config import Secret, load_config
 from alphaforge.errors import ConfigError
 from alphaforge.live.execution import ReconciliationConfig
 from alphaforge.live.node import LiveNode, LiveNodeConfig, PaperVenueConfig
+from alphaforge.model.enums import OrderStatus
 from alphaforge.model.identifiers import AccountId, InstrumentId
+from alphaforge.model.orders import Order
 from alphaforge.trading.config import StrategySection, build_strategies
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "build_node",
     "load_run_config",
     "run_live",
+    "session_summary",
 ]
 
 _log = logging.getLogger("alphaforge.live")
@@ -155,15 +158,22 @@ async def run_live(
     secrets_file: str | Path | None = None,
     plugins: Sequence[object] = (),
     stop: anyio.Event | None = None,
+    duration: float | None = None,
+    on_summary: Callable[[dict[str, Any]], None] | None = None,
 ) -> int:
-    """Run the node of ``path`` until SIGINT/SIGTERM (or ``stop`` is set); shut down gracefully.
+    """Run the node of ``path`` until SIGINT/SIGTERM, ``stop`` is set or ``duration`` seconds
+    have passed; shut down gracefully, then hand :func:`session_summary` to ``on_summary``.
 
     Returns the process exit status (0).
     """
+    if duration is not None and not duration > 0:
+        raise ConfigError("duration", duration, "must be > 0 seconds")
     node = build_node(load_run_config(path, secrets_file=secrets_file), plugins=plugins)
     async with node:
         _log.info("node %s running: %r", node.config.trader_id, node)
         async with anyio.create_task_group() as tg:
+            if duration is not None:
+                tg.cancel_scope.deadline = anyio.current_time() + duration
 
             async def on_signal() -> None:
                 with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -181,4 +191,25 @@ async def run_live(
                     tg.cancel_scope.cancel()
 
                 tg.start_soon(on_stop)
+        if on_summary is not None:  # before shutdown: the node's state is still there
+            on_summary(session_summary(node))
     return 0
+
+
+def session_summary(node: LiveNode) -> dict[str, Any]:
+    """What a session did, as JSON-ready values: orders, net positions and account balances."""
+    cache = node.kernel.cache
+    orders: list[Order] = [o for o in cache.orders() if isinstance(o, Order)]
+    instruments = sorted({o.instrument_id for o in orders}, key=str)
+    return {
+        "trader_id": node.config.trader_id,
+        "orders": len(orders),
+        "filled_orders": sum(1 for o in orders if o.status is OrderStatus.FILLED),
+        "open_orders": len(cache.orders_open()),
+        "net_positions": {str(i): str(node.portfolio.net_position(i)) for i in instruments},
+        "balances": {
+            str(account.id): {c.code: str(b.total) for c, b in account.balances().items()}
+            for account in node.portfolio.accounts()
+        },
+        "healthy": None if node.last_health is None else node.last_health.healthy,
+    }

@@ -1,7 +1,8 @@
 """Real loopback servers for testing network code: an HTTP/1.1 responder and a websocket server.
 
-Each runs its own asyncio event loop in a background thread on ``127.0.0.1`` (an ephemeral port),
-so the code under test can use any anyio backend (asyncio or trio) in the test's own loop.
+Each runs its own asyncio event loop in a background thread on ``127.0.0.1`` (an ephemeral
+port unless ``port`` is given), so the code under test can use any anyio backend (asyncio or
+trio) in the test's own loop.
 """
 
 from __future__ import annotations
@@ -97,12 +98,12 @@ class LoopbackHttpServer:
     ``requests`` records every request in arrival order; it is safe to read from other threads.
     """
 
-    def __init__(self, handler: HttpHandler) -> None:
+    def __init__(self, handler: HttpHandler, port: int = 0) -> None:
         self.handler = handler
         self.requests: list[RecordedRequest] = []
         self._loop = _ThreadLoop()
         self._server: asyncio.Server | None = None
-        self.port = 0
+        self.port = port  # 0: an ephemeral port, known once started
 
     @property
     def url(self) -> str:
@@ -113,7 +114,7 @@ class LoopbackHttpServer:
         self._loop.start()
 
         async def start() -> asyncio.Server:
-            return await asyncio.start_server(self._serve, "127.0.0.1", 0)
+            return await asyncio.start_server(self._serve, "127.0.0.1", self.port)
 
         self._server = self._loop.run(start())
         self.port = self._server.sockets[0].getsockname()[1]
@@ -203,13 +204,13 @@ class LoopbackWsServer:
         Number of connections accepted so far.
     """
 
-    def __init__(self, handler: WsHandler) -> None:
+    def __init__(self, handler: WsHandler, port: int = 0) -> None:
         self.handler = handler
         self.received: list[tuple[int, str | bytes]] = []
         self.connections = 0
         self._loop = _ThreadLoop()
         self._server: Any = None
-        self.port = 0
+        self.port = port  # 0: an ephemeral port, known once started
 
     @property
     def url(self) -> str:
@@ -228,7 +229,7 @@ class LoopbackWsServer:
         self._loop.start()
 
         async def start() -> Any:
-            return await serve(self._handle, "127.0.0.1", 0, ping_interval=None)
+            return await serve(self._handle, "127.0.0.1", self.port, ping_interval=None)
 
         self._server = self._loop.run(start())
         self.port = self._server.sockets[0].getsockname()[1]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
@@ -401,14 +402,17 @@ class BinanceDataClient:
         iid, kind = route
         inst = self._instrument(iid)
         data = msg.data
+        # Spot bookTicker carries no event time: ts_init (receipt) is what orders quotes in the
+        # node and in a paper venue's matching.
+        ts_init = time.time_ns()
         try:
             if kind == "trade":
-                self._deliver(parse_trade(data, inst))
+                self._deliver(parse_trade(data, inst, ts_init))
             elif kind == "bookTicker":
-                self._deliver(parse_book_ticker(data, inst))
+                self._deliver(parse_book_ticker(data, inst, ts_init))
             else:
                 sync = self._books[iid]
-                sync.on_update(parse_depth_update(data, inst, self.config.market))
+                sync.on_update(parse_depth_update(data, inst, self.config.market, ts_init))
                 if sync.needs_snapshot:
                     self._snapshot_wanted[iid].set()
                 elif self._on_book is not None:

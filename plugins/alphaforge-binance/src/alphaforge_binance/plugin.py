@@ -1,4 +1,5 @@
-"""The ``alphaforge`` entry point: registers the ``binance`` and ``binance_usdm`` adapters."""
+"""The ``alphaforge`` entry point: registers the ``binance`` and ``binance_usdm`` adapters and
+the ``alphaforge binance-loopback`` command (a local Binance venue for paper sessions)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,13 @@ def alphaforge_register_adapters(register: Register) -> None:
         description="Binance USD-M futures (/fapi/v1): instruments, market data, books, orders",
         capabilities=USDM_CAPABILITIES.as_strings(),
     )
+
+
+@hookimpl
+def alphaforge_register_cli(register: Register) -> None:
+    from alphaforge_binance.serve import loopback_command
+
+    register(
+        "binance-loopback", loopback_command,
+        description="serve a local Binance venue (REST + WebSocket on 127.0.0.1) for paper runs",
+    )  # fmt: skip

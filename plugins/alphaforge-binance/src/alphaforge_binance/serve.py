@@ -1,0 +1,78 @@
+"""``alphaforge binance-loopback``: the loopback Binance venue as a standalone server.
+
+It serves Binance's REST and WebSocket protocol on ``127.0.0.1`` (see
+:mod:`alphaforge_binance.loopback`), moving its scripted market ``--rate`` times a second, so a
+paper-trading node (``alphaforge run``) can be tried end to end on a machine without network
+access or Binance credentials. Point the adapter at it with ``rest_url`` / ``ws_url``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+
+__all__ = ["loopback_command"]
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a TCP port (0-65535), got {text!r}")
+    return value
+
+
+def loopback_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """The CLI command (registered through ``alphaforge_register_cli``)."""
+    parser.add_argument("--rest-port", type=_port, default=18081, help="0: any free port")
+    parser.add_argument("--ws-port", type=_port, default=18082, help="0: any free port")
+    parser.add_argument("--rate", type=_positive, default=20.0, help="market moves per second")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the scripted market")
+    parser.add_argument("--duration", type=_positive, help="stop after this many seconds")
+
+    def run(args: argparse.Namespace) -> int:
+        from alphaforge_binance.loopback import BinanceLoopbackVenue
+
+        venue = BinanceLoopbackVenue(seed=args.seed)
+        venue.http.port, venue.ws.port = args.rest_port, args.ws_port
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        try:
+            venue.__enter__()
+        except OSError as exc:
+            print(f"alphaforge binance-loopback: cannot listen: {exc}", file=sys.stderr)
+            return 1
+        try:
+            # One line of JSON, so scripts (and tests) can read the bound URLs.
+            print(json.dumps({"rest_url": venue.rest_url, "ws_url": venue.ws_url}), flush=True)
+            start = time.monotonic()
+            end = start + args.duration if args.duration else float("inf")
+            moves = 0
+            # A fixed schedule (not sleep-per-move), so the rate holds whatever a move costs.
+            while not stop.is_set() and time.monotonic() < end:
+                venue.step()
+                moves += 1
+                stop.wait(max(0.0, start + moves / args.rate - time.monotonic()))
+        finally:
+            venue.__exit__(None, None, None)
+        print(json.dumps({"moves": moves, "last_update_id": venue.last_update_id}), flush=True)
+        return 0
+
+    return run

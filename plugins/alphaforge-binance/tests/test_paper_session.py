@@ -1,0 +1,58 @@
+"""The documented paper-trading session (docs/live.md), run as a user runs it: the local Binance
+venue and `alphaforge run` as two processes talking over real sockets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "paper_binance.toml"
+CLI = [sys.executable, "-m", "alphaforge"]
+
+
+@pytest.fixture
+def venue_urls() -> Iterator[dict[str, str]]:
+    venue = subprocess.Popen(
+        [*CLI, "binance-loopback", "--rest-port", "0", "--ws-port", "0", "--rate", "50"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert venue.stdout is not None
+        yield json.loads(venue.stdout.readline())
+    finally:
+        venue.terminate()
+        out, _ = venue.communicate(timeout=30)
+        assert venue.returncode == 0  # SIGTERM is a clean stop
+        assert json.loads(out)["moves"] > 0
+
+
+@pytest.mark.skipif(not EXAMPLE.exists(), reason="runs from a source checkout (docs/)")
+def test_documented_paper_session(venue_urls: dict[str, str], tmp_path: Path) -> None:
+    text = EXAMPLE.read_text()
+    for default, url in (("http://127.0.0.1:18081", venue_urls["rest_url"]),
+                         ("ws://127.0.0.1:18082", venue_urls["ws_url"])):  # fmt: skip
+        assert default in text
+        text = text.replace(default, url)
+    config = tmp_path / "paper.toml"
+    config.write_text(text)
+    run = subprocess.run(
+        [*CLI, "run", str(config), "--duration", "10"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["trader_id"] == "PAPER-001" and summary["healthy"] is True
+    # The EMA cross traded the streamed quotes on the paper venue, every order filled in full.
+    assert summary["orders"] >= 1 and summary["filled_orders"] == summary["orders"], summary
+    assert summary["open_orders"] == 0
+    net = Decimal(summary["net_positions"]["BTCUSDT.BINANCE"])
+    assert abs(net) in (Decimal(0), Decimal("0.01")), net  # flat or one trade size on a side
+    usdt = Decimal(summary["balances"]["BINANCE-PAPER"]["USDT"].split()[0])
+    assert 0 < usdt < Decimal(100000)  # commissions were charged
