@@ -135,9 +135,11 @@ def _run_command(parser: argparse.ArgumentParser) -> Handler:
         try:
             status: int = anyio.run(
                 lambda: run_live(
-                    args.config, secrets_file=args.secrets_file, duration=args.duration,
+                    args.config,
+                    secrets_file=args.secrets_file,
+                    duration=args.duration,
                     on_summary=lambda summary: print(json.dumps(summary, indent=2)),
-                ),  # fmt: skip
+                ),
                 backend=args.backend,
             )
         except (AlphaForgeError, OSError) as exc:
@@ -195,6 +197,31 @@ def _conformance_command(parser: argparse.ArgumentParser) -> Handler:
     return run
 
 
+def _new_plugin_command(parser: argparse.ArgumentParser) -> Handler:
+    parser.add_argument("name", help="the adapter name, e.g. 'myvenue' (lower case, digits, _)")
+    parser.add_argument("--dir", default=".", help="where alphaforge-NAME/ is created")
+    parser.add_argument("--venue", help="the venue of its instruments (default: NAME upper-cased)")
+
+    def run(args: argparse.Namespace) -> int:
+        from alphaforge.errors import InvalidValue
+        from alphaforge.scaffold import new_plugin, plugin_names
+
+        try:
+            project = new_plugin(args.name, directory=args.dir, venue=args.venue)
+        except (InvalidValue, OSError) as exc:
+            print(f"alphaforge new-plugin: {exc}", file=sys.stderr)
+            return 2
+        names = plugin_names(args.name, args.venue)
+        print(f"created {project}")
+        for path in sorted(p for p in project.rglob("*") if p.is_file()):
+            print(f"    {path.relative_to(project)}")
+        print(f"next: cd {project} && pip install -e '.[test]' && pytest"
+              f" && alphaforge conformance {names.name}  (see its README.md)")  # fmt: skip
+        return 0
+
+    return run
+
+
 def _plugin_tests(target: str) -> Any:
     """The tests/ directory of ``target``: a path, or an installed (editable) plugin's source."""
     from importlib import metadata
@@ -228,6 +255,10 @@ def alphaforge_register_cli(register: Register) -> None:
     register(
         "conformance", _conformance_command,
         description="run a plugin's conformance tests and write a JSON compatibility report",
+    )  # fmt: skip
+    register(
+        "new-plugin", _new_plugin_command,
+        description="create a venue-adapter plugin project that passes the conformance kit",
     )  # fmt: skip
     register("run", _run_command, description="run a live or paper trading node from a TOML file")
     register("plugins", _plugins_command, description="list installed plugins and their components")

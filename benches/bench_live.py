@@ -1,0 +1,568 @@
+"""Live path: Binance message parsing, and loopback end to end (venue -> strategy, order acks).
+
+Parsing workload (``<source>`` in the record name says which one ran):
+
+- ``capture``: the real Binance Spot BTCUSDT stream of 2024-08-08 in the shared data set
+  (``market/binance/hftbacktest/spot/btcusdt_20240808.gz``): its REST depth snapshot, 3,451
+  ``depth@100ms`` diffs and 9,757 ``trade`` messages, each as the combined-stream JSON text
+  received on the wire.
+- ``synthetic``: when the shared data set is absent, seeded messages of the same shape (8-decimal
+  strings, ``U``/``u`` chained, 1,000 levels per side in the snapshot, 0..40 levels per diff).
+
+Records (msgs/s, median of repeats; impl ``alphaforge`` and, when importable, ``nautilus_trader``
+on the same bytes):
+
+- ``binance_parse_depth_<source>``: text -> ``json.loads`` (the data client's decoder) ->
+  :func:`~alphaforge_binance.parse_depth_update` -> ``BookUpdate``. nautilus: its data client's
+  ``msgspec.json.Decoder(BinanceOrderBookMsg)`` -> ``parse_to_order_book_deltas``.
+- ``binance_parse_depth_apply_<source>``: the same, then applied as the live client does, through
+  :class:`~alphaforge_binance.BinanceBookSync` (sequence checks + native book) after the snapshot
+  (untimed). Only the diffs after the snapshot. nautilus: ``OrderBook.apply_deltas`` (no
+  sequence checks).
+- ``binance_parse_trade_<source>``: text -> ``json.loads`` -> ``parse_trade`` -> ``TradeTick``;
+  nautilus: ``BinanceSpotTradeMsg`` decoder -> ``parse_to_trade_tick``.
+
+Loopback (ours only, asyncio, everything on 127.0.0.1 in this process):
+
+- ``live_loopback_latency``: :class:`~alphaforge_binance.loopback.BinanceLoopbackVenue` steps its
+  scripted market on a fixed schedule of 800 steps/s (measured: ~725 diff-depth + ~260 trade
+  messages/s, ``msg_rate``) for 8 s (2 s with ``--quick``); the real ``BinanceDataClient`` receives
+  them over the websocket, the ``LiveNode`` hands trades to its ``DataEngine`` and a ``Strategy``'s
+  ``on_trade`` stamps them. Latency = handler ``perf_counter_ns`` - the venue's ``perf_counter_ns``
+  when it queued the frame for sending (a side table keyed by trade id; the wire format is
+  untouched). p50, p99, max (us), ``sent``/``delivered`` trades and the achieved ``msg_rate``.
+  ``live_loopback_book_latency``: the same for diff-depth messages, up to the adapter's
+  ``BinanceBookSync`` having applied them (the Binance client keeps books in the adapter; no
+  deltas reach the DataEngine).
+- ``live_order_roundtrip``: resting limit buys through ``BinanceExecutionClient.submit_order``;
+  ``rest_ack`` = submit -> REST answer (ACCEPTED report) returned, ``user_ack`` = submit ->
+  the user-stream ``executionReport`` NEW (ACCEPTED) reaching the report sink. 5 accounts x 100
+  orders (first 4 per account are warm-up), cancelled by ``DELETE openOrders`` every 25: the
+  client honours Binance's 100 orders / 10 s per account, so a fresh venue and account serve
+  each 100.
+
+The venue shares the process (and the GIL) with the client, so the loopback figures include the
+venue's own Python work; they are an upper bound of the client-side cost, not network figures.
+"""
+
+from __future__ import annotations
+
+import gc
+import gzip
+import json
+import random
+import sys
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SPOT_FILE = Path("market/binance/hftbacktest/spot/btcusdt_20240808.gz")
+IID = "BTCUSDT.BINANCE"
+SEED = 20240808
+STEP_RATE = 800  # venue steps per second (~1,050 messages/s on the client's streams)
+LOOPBACK_SECONDS, LOOPBACK_SECONDS_QUICK = 8.0, 2.0
+ACCOUNTS, ACCOUNTS_QUICK = 5, 1
+ORDERS_PER_ACCOUNT = 100  # Binance spot: 100 orders / 10 s per account
+WARMUP_ORDERS = 4
+CANCEL_EVERY = 25
+DEPTH_READ = 1_000  # levels per side the bench venue reads back after each step
+
+
+# -- workloads ------------------------------------------------------------------------------
+
+
+def _capture(path: Path) -> tuple[str, list[str], list[str]]:
+    """(snapshot text, depth texts, trade texts) of a hftbacktest capture, in file order."""
+    snapshot: str | None = None
+    depth: list[str] = []
+    trades: list[str] = []
+    with gzip.open(path, "rt") as fh:
+        for line in fh:
+            text = line.rstrip("\n").partition(" ")[2]
+            if text.startswith('{"stream":"btcusdt@depth'):
+                depth.append(text)
+            elif text.startswith('{"stream":"btcusdt@trade"'):
+                trades.append(text)
+            elif text.startswith('{"lastUpdateId"'):
+                snapshot = text
+    if snapshot is None:
+        raise ValueError(f"{path}: no REST depth snapshot (lastUpdateId) in the file")
+    return snapshot, depth, trades
+
+
+def _px(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}000000"
+
+
+def _qty(units: int) -> str:  # units of 1e-8
+    return f"{units // 10**8}.{units % 10**8:08d}"
+
+
+def _synthetic(n_depth: int = 3_500, n_trades: int = 10_000) -> tuple[str, list[str], list[str]]:
+    """Seeded messages shaped like the real spot BTCUSDT stream (see the module docs)."""
+    rng = random.Random(SEED)
+    mid, last, ms = 6_180_000, 50_093_239_218, 1_723_161_255_000
+    compact = {"separators": (",", ":")}
+    snapshot = json.dumps({
+        "lastUpdateId": last,
+        "bids": [[_px(mid - i), _qty(rng.randint(1, 5_000) * 1_000)] for i in range(1, 1001)],
+        "asks": [[_px(mid + i), _qty(rng.randint(1, 5_000) * 1_000)] for i in range(1, 1001)],
+    }, **compact)  # fmt: skip
+
+    def levels(sign: int) -> list[list[str]]:
+        out = []
+        for _ in range(rng.randint(0, 40)):
+            size = 0 if rng.random() < 0.35 else rng.randint(1, 5_000) * 1_000
+            out.append([_px(mid + sign * rng.randint(1, 400)), _qty(size)])
+        return out
+
+    depth = []
+    for _ in range(n_depth):
+        first, last = last + 1, last + rng.randint(1, 60)
+        ms += 100
+        mid += rng.randint(-3, 3)
+        data = {"e": "depthUpdate", "E": ms, "s": "BTCUSDT", "U": first, "u": last,
+                "b": levels(-1), "a": levels(1)}  # fmt: skip
+        depth.append(json.dumps({"stream": "btcusdt@depth@100ms", "data": data}, **compact))
+    trades = []
+    for t in range(n_trades):
+        data = {"e": "trade", "E": ms + t // 3, "s": "BTCUSDT", "t": 3_735_683_259 + t,
+                "p": _px(mid + rng.randint(-2, 2)), "q": _qty(rng.randint(1, 2_000) * 1_000),
+                "T": ms + t // 3, "m": rng.random() < 0.5, "M": True}  # fmt: skip
+        trades.append(json.dumps({"stream": "btcusdt@trade", "data": data}, **compact))
+    return snapshot, depth, trades
+
+
+def _workload() -> tuple[str, str, list[str], list[str]]:
+    path = SHARED_DATA / SPOT_FILE
+    if path.is_file():
+        return ("capture", *_capture(path))
+    return ("synthetic", *_synthetic())
+
+
+def _instrument() -> Any:
+    """Spot BTCUSDT as ``exchangeInfo`` lists it (tick 0.01, lot 0.00001)."""
+    from alphaforge.model import BTC, USDT, CurrencyPair, InstrumentId, Quantity, Symbol
+
+    return CurrencyPair(
+        id=InstrumentId.from_str(IID), raw_symbol=Symbol("BTCUSDT"), base_currency=BTC,
+        quote_currency=USDT, price_precision=2, size_precision=5, lot_size=Quantity("0.00001"),
+    )  # fmt: skip
+
+
+def _after_snapshot(snapshot: str, depth: list[str]) -> list[str]:
+    """The diffs a synced book applies: spot drops ``u <= lastUpdateId``."""
+    last = json.loads(snapshot)["lastUpdateId"]
+    return [t for t in depth if json.loads(t)["data"]["u"] > last]
+
+
+# -- timing ---------------------------------------------------------------------------------
+
+
+def _msgs_per_s(repeats: int, n: int, run: Callable[[Any], Any], setup: Callable[[], Any]) -> float:
+    """Median msgs/s of ``run(setup())`` over ``repeats`` (setup untimed, gc off while timed)."""
+    samples = []
+    for _ in range(repeats):
+        state = setup()
+        gc.collect()
+        gc.disable()
+        try:
+            start = time.perf_counter_ns()
+            run(state)
+            samples.append(time.perf_counter_ns() - start)
+        finally:
+            gc.enable()
+    samples.sort()
+    return n * 1e9 / samples[len(samples) // 2]
+
+
+def _rate(ctx: Any, name: str, impl: str, n: int, run: Any, setup: Any = lambda: None) -> None:
+    ctx.record(name, impl, "throughput", _msgs_per_s(ctx.repeats(5), n, run, setup), "msgs/s")
+
+
+def _pcts(ctx: Any, name: str, samples_ns: list[int]) -> None:
+    s = sorted(samples_ns)
+    if not s:
+        raise RuntimeError(f"{name}: no samples")
+    for metric, value in (("p50", s[len(s) // 2]), ("p99", s[int(len(s) * 0.99)]), ("max", s[-1])):
+        ctx.record(name, "alphaforge", metric, value / 1e3, "us")
+
+
+# -- parsing: alphaforge --------------------------------------------------------------------
+
+
+def _af_parse(ctx: Any, source: str, snapshot: str, depth: list[str], trades: list[str]) -> None:
+    from alphaforge_binance import (
+        BinanceBookSync,
+        BinanceMarket,
+        parse_depth_snapshot,
+        parse_depth_update,
+        parse_trade,
+    )
+
+    inst, spot, loads = _instrument(), BinanceMarket.SPOT, json.loads
+
+    def parse_depth(_: Any) -> None:
+        for text in depth:
+            parse_depth_update(loads(text), inst, spot)
+
+    def parse_trades(_: Any) -> None:
+        for text in trades:
+            parse_trade(loads(text), inst)
+
+    applied = _after_snapshot(snapshot, depth)
+    snap = parse_depth_snapshot(loads(snapshot), inst)
+
+    def synced() -> Any:
+        sync = BinanceBookSync(inst, spot)
+        sync.on_snapshot(snap)
+        return sync
+
+    def apply(sync: Any) -> None:
+        on_update = sync.on_update
+        for text in applied:
+            on_update(parse_depth_update(loads(text), inst, spot))
+        if not sync.is_valid or sync.stats.applied != len(applied):
+            raise RuntimeError(f"book out of sync after the stream: {sync.reason}")
+
+    if ctx.wants(f"binance_parse_depth_{source}"):
+        _rate(ctx, f"binance_parse_depth_{source}", "alphaforge", len(depth), parse_depth)
+    if ctx.wants(f"binance_parse_depth_apply_{source}"):
+        _rate(ctx, f"binance_parse_depth_apply_{source}", "alphaforge", len(applied), apply, synced)
+    if ctx.wants(f"binance_parse_trade_{source}"):
+        _rate(ctx, f"binance_parse_trade_{source}", "alphaforge", len(trades), parse_trades)
+
+
+# -- parsing: nautilus_trader (public adapter schemas) --------------------------------------
+
+
+def _nt_parse(ctx: Any, source: str, snapshot: str, depth: list[str], trades: list[str]) -> None:
+    import msgspec
+    from nautilus_trader.adapters.binance.common.schemas.market import (
+        BinanceDepth,
+        BinanceOrderBookMsg,
+    )
+    from nautilus_trader.adapters.binance.spot.schemas.market import BinanceSpotTradeMsg
+    from nautilus_trader.model.book import OrderBook
+    from nautilus_trader.model.enums import BookType
+    from nautilus_trader.model.identifiers import InstrumentId
+
+    iid, ts_init = InstrumentId.from_str(IID), time.time_ns()
+    depth_b = [t.encode() for t in depth]  # its websocket client hands bytes to the decoder
+    applied_b = [t.encode() for t in _after_snapshot(snapshot, depth)]
+    trades_b = [t.encode() for t in trades]
+    book_dec = msgspec.json.Decoder(BinanceOrderBookMsg)
+    trade_dec = msgspec.json.Decoder(BinanceSpotTradeMsg)
+    snap = msgspec.json.Decoder(BinanceDepth).decode(snapshot.encode())
+    snap_deltas = snap.parse_to_order_book_snapshot(iid, ts_init)
+
+    def parse_depth(_: Any) -> None:
+        decode = book_dec.decode
+        for raw in depth_b:
+            decode(raw).data.parse_to_order_book_deltas(iid, ts_init)
+
+    def parse_trades(_: Any) -> None:
+        decode = trade_dec.decode
+        for raw in trades_b:
+            decode(raw).data.parse_to_trade_tick(iid, ts_init)
+
+    def synced() -> Any:
+        book = OrderBook(iid, BookType.L2_MBP)
+        book.apply_deltas(snap_deltas)
+        return book
+
+    def apply(book: Any) -> None:
+        decode, apply_deltas = book_dec.decode, book.apply_deltas
+        for raw in applied_b:
+            apply_deltas(decode(raw).data.parse_to_order_book_deltas(iid, ts_init))
+
+    nt = "nautilus_trader"
+    if ctx.wants(f"binance_parse_depth_{source}"):
+        _rate(ctx, f"binance_parse_depth_{source}", nt, len(depth_b), parse_depth)
+    if ctx.wants(f"binance_parse_depth_apply_{source}"):
+        _rate(ctx, f"binance_parse_depth_apply_{source}", nt, len(applied_b), apply, synced)
+    if ctx.wants(f"binance_parse_trade_{source}"):
+        _rate(ctx, f"binance_parse_trade_{source}", nt, len(trades_b), parse_trades)
+
+
+# -- loopback -------------------------------------------------------------------------------
+
+
+def _stamped_venue(**kw: Any) -> Any:
+    """A loopback venue that notes ``perf_counter_ns`` when it queues a trade / depth frame."""
+    from alphaforge_binance.loopback import BinanceLoopbackVenue
+
+    from alphaforge.model import OrderSide
+
+    class StampedVenue(BinanceLoopbackVenue):
+        def __init__(self, **kw: Any) -> None:
+            self.sent_trades: dict[int, int] = {}
+            self.sent_depth: dict[int, int] = {}
+            super().__init__(**kw)
+
+        def _broadcast(self, stream: str, data: Any) -> None:
+            if stream.endswith("@trade"):
+                self.sent_trades[data["t"]] = time.perf_counter_ns()
+            elif stream.endswith("@depth@100ms"):
+                self.sent_depth[data["u"]] = time.perf_counter_ns()
+            super()._broadcast(stream, data)
+
+        def _snapshot_published(self) -> None:
+            # The stock venue reads 100,000 levels per side after every step (a 3.2 MB cffi
+            # buffer, ~0.3 ms): bounded here; the same result while the book is smaller.
+            sides = {s: self.engine.depth(s, DEPTH_READ) for s in (OrderSide.BUY, OrderSide.SELL)}
+            if any(len(levels) >= DEPTH_READ for levels in sides.values()):
+                super()._snapshot_published()
+                return
+            for side in (OrderSide.BUY, OrderSide.SELL):
+                self._published[side] = {lv.price: lv.visible for lv in sides[side] if lv.visible}
+
+    return StampedVenue(**kw)
+
+
+def _config(venue: Any, key: str | None = None, secret: str | None = None) -> Any:
+    from alphaforge_binance import BinanceMarket
+    from alphaforge_binance.live import BinanceConfig, BinanceEndpoints
+
+    from alphaforge.config import Secret
+
+    return BinanceConfig(
+        market=BinanceMarket.SPOT, endpoints=BinanceEndpoints(venue.rest_url, venue.ws_url),
+        api_key=Secret(key) if key else None, api_secret=Secret(secret) if secret else None,
+        ws_ping_interval=None,
+    )  # fmt: skip
+
+
+async def _wait_for(cond: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    import anyio
+
+    with anyio.move_on_after(timeout):
+        while not cond():
+            await anyio.sleep(0.005)
+        return
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def _drive(venue: Any, rate: int, seconds: float) -> float:
+    """Step the venue at ``rate`` steps/s on a fixed schedule (late steps catch up)."""
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        venue.step()
+    return time.perf_counter() - start
+
+
+async def _loopback_latency(ctx: Any, seconds: float) -> None:
+    import anyio
+    from alphaforge_binance.live import BinanceDataClient, BinanceInstrumentProvider, BinanceRest
+
+    from alphaforge.live import LiveNode, LiveNodeConfig
+    from alphaforge.model import InstrumentId, TradeTick
+    from alphaforge.trading import Strategy, StrategyConfig
+
+    iid = InstrumentId.from_str(IID)
+
+    class LatencyProbe(Strategy):
+        """Subscribes to trades and the book; stamps every trade the venue stamped."""
+
+        def __init__(self, sent: dict[int, int]) -> None:
+            super().__init__(StrategyConfig(strategy_id="PROBE-001"))
+            self.sent = sent
+            self.latencies: list[int] = []
+
+        def on_start(self) -> None:
+            self.subscribe_trades(iid)
+            self.subscribe_book(iid)
+
+        def on_trade(self, trade: TradeTick) -> None:
+            now = time.perf_counter_ns()
+            sent = self.sent.get(int(trade.trade_id.value))
+            if sent is not None:
+                self.latencies.append(now - sent)
+
+    book_latencies: list[int] = []
+    with _stamped_venue(seed=SEED) as venue:
+
+        def on_book(sync: Any) -> None:
+            now = time.perf_counter_ns()
+            sent = venue.sent_depth.get(sync.last_sequence)
+            if sent is not None:
+                book_latencies.append(now - sent)
+
+        cfg = _config(venue)
+        rest = BinanceRest(cfg)
+        provider = BinanceInstrumentProvider(rest)
+        data = BinanceDataClient(cfg, rest, provider, on_book=on_book)
+        node = LiveNode(LiveNodeConfig(trader_id="BENCH-001"))
+        node.add_instrument_provider(provider, [iid])
+        node.add_data_client(data)
+        probe = LatencyProbe(venue.sent_trades)
+        node.add_strategy(probe)
+        try:
+            async with node:
+                await _wait_for(
+                    lambda: (
+                        venue.subscribers("btcusdt@trade") == 1
+                        and venue.subscribers("btcusdt@depth@100ms") == 1
+                    ),
+                    "the subscriptions",
+                )
+                venue.step(20)  # the book buffers a diff, fetches its snapshot and syncs
+                await _wait_for(lambda: (s := data.book(iid)) is not None and s.is_valid, "sync")
+                await anyio.to_thread.run_sync(_drive, venue, STEP_RATE, 0.5)  # warm-up
+                await anyio.sleep(0.2)
+                venue.sent_trades.clear()
+                venue.sent_depth.clear()
+                probe.latencies.clear()
+                book_latencies.clear()
+                elapsed = await anyio.to_thread.run_sync(_drive, venue, STEP_RATE, seconds)
+                await _wait_for(
+                    lambda: (
+                        len(probe.latencies) >= len(venue.sent_trades)
+                        and len(book_latencies) >= len(venue.sent_depth)
+                    ),
+                    "every message to arrive",
+                    timeout=3.0,
+                )
+        finally:
+            await rest.aclose()
+        sync = data.book(iid)
+        if sync is None or not sync.is_valid or sync.stats.invalidations:
+            raise RuntimeError("the client's book lost sync during the run")
+    sent, depth_sent = len(venue.sent_trades), len(venue.sent_depth)
+    name = "live_loopback_latency"
+    _pcts(ctx, name, probe.latencies)
+    ctx.record(name, "alphaforge", "sent", sent, "trades")
+    ctx.record(name, "alphaforge", "delivered", len(probe.latencies), "trades")
+    ctx.record(name, "alphaforge", "msg_rate", (sent + depth_sent) / elapsed, "msgs/s")
+    book = "live_loopback_book_latency"
+    _pcts(ctx, book, book_latencies)
+    ctx.record(book, "alphaforge", "sent", depth_sent, "diffs")
+    ctx.record(book, "alphaforge", "delivered", len(book_latencies), "diffs")
+
+
+def _order(coid: str, inst_id: Any, price: str) -> Any:
+    from alphaforge.execution.messages import SubmitOrder
+    from alphaforge.model import (
+        ClientOrderId,
+        Order,
+        OrderInitialized,
+        OrderSide,
+        OrderType,
+        Price,
+        Quantity,
+        StrategyId,
+        TraderId,
+    )
+
+    init = OrderInitialized(
+        client_order_id=ClientOrderId(coid), strategy_id=StrategyId("BENCH-001"),
+        instrument_id=inst_id, ts_event=0, ts_init=0, side=OrderSide.BUY,
+        order_type=OrderType.LIMIT, quantity=Quantity("0.00100"), price=Price(price),
+    )  # fmt: skip
+    return SubmitOrder(trader_id=TraderId("BENCH-001"), strategy_id=StrategyId("BENCH-001"),
+                       command_id=f"C-{coid}", ts_init=0, order=Order.from_init(init))  # fmt: skip
+
+
+async def _order_roundtrip(ctx: Any, accounts: int) -> None:
+    import anyio
+    from alphaforge_binance.live import (
+        BinanceExecutionClient,
+        BinanceInstrumentProvider,
+        BinanceRest,
+    )
+    from alphaforge_binance.loopback import BinanceLoopbackVenue
+
+    from alphaforge.adapters import OrderReport, ReportKind
+    from alphaforge.execution.messages import CancelAllOrders
+    from alphaforge.model import AccountId, StrategyId, TraderId
+
+    rest_ack: list[int] = []
+    user_ack: list[int] = []
+    for k in range(accounts):
+        key, secret = f"bench{k:02d}-key", "bench-secret"
+        with BinanceLoopbackVenue(seed=SEED, api_keys={key: secret}) as venue:
+            cfg = _config(venue, key, secret)
+            rest = BinanceRest(cfg)
+            provider = BinanceInstrumentProvider(rest)
+            (inst,) = await provider.load_all()
+            accepted: dict[str, int] = {}
+            waiting: dict[str, anyio.Event] = {}
+
+            def sink(
+                report: OrderReport,
+                accepted: dict[str, int] = accepted,
+                waiting: dict[str, anyio.Event] = waiting,
+            ) -> None:
+                if report.kind is ReportKind.ACCEPTED and report.client_order_id is not None:
+                    coid = report.client_order_id.value
+                    accepted[coid] = time.perf_counter_ns()
+                    if coid in waiting:
+                        waiting.pop(coid).set()
+
+            exe = BinanceExecutionClient(cfg, rest, provider, AccountId("BINANCE-001"))
+            await exe.connect(sink)
+            try:
+                await _wait_for(lambda: venue.subscribers("user") == 1, "the user stream")
+                bid_raw = venue.book()[0][0][0] - 200 * venue.tick  # rests, never fills
+                price = str(Decimal(bid_raw).scaleb(-8).quantize(Decimal("0.01")))
+                cancel_all = CancelAllOrders(
+                    trader_id=TraderId("BENCH-001"), strategy_id=StrategyId("BENCH-001"),
+                    command_id="cancel", ts_init=0, instrument_id=inst.id,
+                )  # fmt: skip
+                for i in range(ORDERS_PER_ACCOUNT):
+                    coid = f"B{k}x{i}"
+                    command = _order(coid, inst.id, price)
+                    start = time.perf_counter_ns()
+                    report = await exe.submit_order(command)
+                    answered = time.perf_counter_ns()
+                    if report is None or report.kind is not ReportKind.ACCEPTED:
+                        raise RuntimeError(f"order {coid}: not accepted: {report}")
+                    if coid not in accepted:
+                        waiting[coid] = anyio.Event()
+                        with anyio.fail_after(5):
+                            await waiting[coid].wait()
+                    if i >= WARMUP_ORDERS:
+                        rest_ack.append(answered - start)
+                        user_ack.append(accepted[coid] - start)
+                    if (i + 1) % CANCEL_EVERY == 0:
+                        await exe.cancel_all_orders(cancel_all)
+            finally:
+                await exe.disconnect()
+                await rest.aclose()
+    name = "live_order_roundtrip"
+    s_rest, s_user = sorted(rest_ack), sorted(user_ack)
+    n = len(s_rest)
+    for label, s in (("rest_ack", s_rest), ("user_ack", s_user)):
+        ctx.record(name, "alphaforge", f"{label}_p50", s[n // 2] / 1e3, "us")
+        ctx.record(name, "alphaforge", f"{label}_p99", s[int(n * 0.99)] / 1e3, "us")
+    ctx.record(name, "alphaforge", "orders", n, "orders")
+
+
+# -- runner ---------------------------------------------------------------------------------
+
+
+def run(ctx: Any) -> None:
+    kinds = ("depth", "depth_apply", "trade")
+    if any(ctx.wants(f"binance_parse_{k}_{s}") for k in kinds for s in ("capture", "synthetic")):
+        source, snapshot, depth, trades = _workload()
+        print(f"binance parsing: {source} ({len(depth)} diffs, {len(trades)} trades)",
+              file=sys.stderr)  # fmt: skip
+        _af_parse(ctx, source, snapshot, depth, trades)
+        if ctx.peer("nautilus_trader") is not None:
+            _nt_parse(ctx, source, snapshot, depth, trades)
+    if ctx.wants("live_loopback_latency") or ctx.wants("live_loopback_book_latency"):
+        import anyio
+
+        seconds = LOOPBACK_SECONDS_QUICK if ctx.quick else LOOPBACK_SECONDS
+        anyio.run(_loopback_latency, ctx, seconds, backend="asyncio")
+    if ctx.wants("live_order_roundtrip"):
+        import anyio
+
+        accounts = ACCOUNTS_QUICK if ctx.quick else ACCOUNTS
+        anyio.run(_order_roundtrip, ctx, accounts, backend="asyncio")
