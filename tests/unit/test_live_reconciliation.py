@@ -19,6 +19,7 @@ from alphaforge.adapters import (
     ReportKind,
     ReportSink,
 )
+from alphaforge.adapters.reports import AccountReport, PositionReport
 from alphaforge.errors import NotSupported
 from alphaforge.execution import CancelAllOrders, CancelOrder, ModifyOrder, SubmitOrder
 from alphaforge.live import LiveNode, LiveNodeConfig, ReconciliationConfig
@@ -44,6 +45,7 @@ from alphaforge.model import (
     VenueOrderId,
 )
 from alphaforge.net import OutcomeUnknown, VenueRejected
+from alphaforge.portfolio import AccountBalance, AccountType
 from alphaforge.risk import TradingState
 from alphaforge.trading import Strategy
 
@@ -92,6 +94,10 @@ class InTestVenue:
         self.queries = self.submits = 0
         self.cancels: list[CancelOrder] = []
         self.connection_id = 1
+        self.usdt = Money("1000.00", USDT)
+        self.positions: dict[InstrumentId, Decimal] = {}
+        self.account_type = AccountType.MARGIN
+        self.account_queries = 0
         self._ids = itertools.count(1)
         self._ts = itertools.count(1_000)
 
@@ -206,6 +212,19 @@ class InTestVenue:
 
     async def fills_since(self, instrument_id: InstrumentId, ts_ns: int) -> Sequence[OrderReport]:
         return [r for r in self.fill_log if r.ts_event > ts_ns]
+
+    async def account_state(self) -> AccountReport:
+        self.account_queries += 1
+        zero = Money("0", USDT)
+        positions = tuple(
+            PositionReport(instrument_id=iid, signed_qty=qty, entry_px=Decimal("100"))
+            for iid, qty in self.positions.items()
+            if qty
+        )
+        return AccountReport(
+            account_id=ACCOUNT, account_type=self.account_type,
+            balances=(AccountBalance(self.usdt, zero, self.usdt),), positions=positions,
+        )  # fmt: skip
 
 
 def test_in_test_venue_implements_the_protocol() -> None:
@@ -406,3 +425,74 @@ async def test_live_gauges_feed_kernel_metrics(anyio_backend: str) -> None:
         health = node.health()
         (exec_health,) = [c for c in health.clients if c.name == "exec:VEN"]
         assert exec_health.clock_offset_ms == pytest.approx(20.0)
+
+
+@pytest.mark.anyio
+async def test_account_balances_and_positions_follow_the_venue(anyio_backend: str) -> None:
+    venue = InTestVenue("ok")
+    other = InstrumentId.from_str("ETHUSDT.VEN")
+    venue.positions[other] = Decimal("-2.5")  # opened while the node was down
+    node, strategy = make_node(venue)
+    async with node:
+        bridge = node.execution_client("VEN")
+        assert bridge is not None and venue.account_queries == 1
+        account = node.portfolio.account(ACCOUNT)
+        assert account is not None and account.account_type is AccountType.MARGIN
+        assert account.balance_total(USDT) == Money("1000.00", USDT)
+        assert bridge.external_positions[other].signed_qty == Decimal("-2.5")
+        assert not bridge.position_mismatches
+
+        order = strategy.limit_buy()
+        await wait_for(lambda: order.status is OrderStatus.ACCEPTED)
+        venue.push(venue.fill(order.client_order_id, "0.010"))
+        venue.positions[IID] = Decimal("0.010")
+        venue.usdt = Money("998.99", USDT)
+        await node.reconcile()
+        await node.reconcile()  # idempotent: same figures, same state
+        assert account.balance_total(USDT) == Money("998.99", USDT)
+        assert IID not in bridge.external_positions
+        assert not bridge.position_mismatches
+        assert bridge.stats.account_snapshots == 3
+
+        venue.positions[IID] = Decimal("0.020")  # the venue knows more than the node
+        del venue.positions[other]  # the external position was closed elsewhere
+        await node.reconcile()
+        assert bridge.position_mismatches == {IID: (Decimal("0.010"), Decimal("0.020"))}
+        assert bridge.external_positions == {}
+        assert node.portfolio.net_position(IID) == Decimal("0.010")  # fills, not figures
+
+
+@pytest.mark.anyio
+async def test_cash_account_reconciles_balances_only(anyio_backend: str) -> None:
+    venue = InTestVenue("ok")
+    venue.account_type = AccountType.CASH
+    venue.positions[IID] = Decimal("1")  # ignored: a spot venue has no positions
+    node, _ = make_node(venue)
+    async with node:
+        bridge = node.execution_client("VEN")
+        assert bridge is not None
+        account = node.portfolio.account(ACCOUNT)
+        assert account is not None and account.account_type is AccountType.CASH
+        assert bridge.external_positions == {} and bridge.position_mismatches == {}
+
+
+def test_account_report_refuses_bad_values() -> None:
+    from alphaforge.errors import InvalidValue
+
+    usdt = Money("1", USDT)
+    balance = AccountBalance(usdt, Money("0", USDT), usdt)
+    with pytest.raises(InvalidValue, match="balances"):
+        AccountReport(account_id=ACCOUNT, account_type=AccountType.CASH,
+                      balances=(balance, balance))  # fmt: skip
+    with pytest.raises(InvalidValue, match="signed_qty"):
+        PositionReport(instrument_id=IID, signed_qty=Decimal(0))
+    with pytest.raises(InvalidValue, match="entry_px"):
+        PositionReport(instrument_id=IID, signed_qty=Decimal(1), entry_px=Decimal("-1"))
+    position = PositionReport(instrument_id=IID, signed_qty=Decimal(1))
+    with pytest.raises(InvalidValue, match="positions"):
+        AccountReport(account_id=ACCOUNT, account_type=AccountType.MARGIN,
+                      positions=(position, position))  # fmt: skip
+    report = AccountReport(account_id=ACCOUNT, account_type=AccountType.MARGIN,
+                           balances=(balance,), positions=(position,), ts_event=5)  # fmt: skip
+    assert report.position(IID) == position
+    assert report.to_state(ts_init=9).balances == (balance,)

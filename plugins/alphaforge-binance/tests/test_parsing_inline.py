@@ -397,7 +397,8 @@ def test_adapter_factory_config() -> None:
     assert adapter.testnet and adapter.capabilities.venue.value == "BINANCE"
     with pytest.raises(ConfigError):
         BinanceAdapter(SPOT, bogus="x")
-    with pytest.raises(NotSupported):  # the live clients are spot-only so far
-        BinanceAdapter(USDM).data_client()
+    assert BinanceAdapter(USDM).data_client().venue.value == "BINANCE_USDM"
+    with pytest.raises(ConfigError):
+        BinanceAdapter(SPOT, key_type="rsa")
     with pytest.raises(ConfigError):  # no credentials
         adapter.execution_client(ACCOUNT)

@@ -12,7 +12,8 @@ interface                   role
 :class:`DataClient`         public market data: trades, quotes, book (snapshot + deltas), bars;
                             one :class:`~alphaforge.adapters.book_sync.BookSync` per book
 :class:`ExecutionClient`    orders: submit / modify / cancel / cancel-all, and the reports the
-                            live engine reconciles with (open orders, order status, fills)
+                            live engine reconciles with (open orders, order status, fills,
+                            the account's balances and positions)
 :class:`Adapter`            what a registered adapter factory returns: the three above plus the
                             venue's :class:`~alphaforge.adapters.capabilities.Capabilities`
 ==========================  =====================================================================
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING, Protocol, Union, runtime_checkable
 
 from alphaforge.adapters.book_sync import BookSnapshot
 from alphaforge.adapters.capabilities import Capabilities
-from alphaforge.adapters.reports import OrderReport
+from alphaforge.adapters.reports import AccountReport, OrderReport
 from alphaforge.model.data import Bar, BarType, OrderBookDeltas, QuoteTick, TradeTick
 from alphaforge.model.identifiers import AccountId, ClientOrderId, InstrumentId, Venue
 from alphaforge.model.instruments import Instrument
@@ -190,6 +191,11 @@ class ExecutionClient(Protocol):
 
     async def fills_since(self, instrument_id: InstrumentId, ts_ns: int) -> Sequence[OrderReport]:
         """Fills after ``ts_ns`` (``FILL`` reports, oldest first; reconciliation)."""
+        ...
+
+    async def account_state(self) -> AccountReport:
+        """The account's balances and, for derivatives, its open positions as the venue
+        reports them now (reconciliation, at start and after every reconnect)."""
         ...
 
 

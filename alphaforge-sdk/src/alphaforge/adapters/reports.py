@@ -7,6 +7,12 @@ venue does not know strategies, so a report carries no ``strategy_id``; the live
 engine looks the order up by client order id and turns the report into the engine's order
 events with :func:`order_events`. Reports for orders the node did not create (no or unknown
 client order id) are *external* and go to reconciliation instead.
+
+A venue's account query (Binance ``/api/v3/account``, ``/fapi/v2/balance`` +
+``/fapi/v2/positionRisk``) is parsed into an :class:`AccountReport`: the balances as
+:class:`~alphaforge.portfolio.AccountBalance` values and, for derivatives, one
+:class:`PositionReport` per open position. Live reconciliation applies the balances to the
+node's account and compares the positions with the node's.
 """
 
 from __future__ import annotations
@@ -37,8 +43,16 @@ from alphaforge.model.identifiers import (
     VenueOrderId,
 )
 from alphaforge.model.values import Money, Price, Quantity
+from alphaforge.portfolio.accounts import AccountBalance, AccountState, AccountType
 
-__all__ = ["FillReport", "OrderReport", "ReportKind", "order_events"]
+__all__ = [
+    "AccountReport",
+    "FillReport",
+    "OrderReport",
+    "PositionReport",
+    "ReportKind",
+    "order_events",
+]
 
 
 class ReportKind(enum.Enum):
@@ -132,6 +146,103 @@ class OrderReport:
     def is_external(self) -> bool:
         """Whether the report has no client order id (an order the node did not create)."""
         return self.client_order_id is None
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class PositionReport:
+    """One open position as the venue reports it (net, one per instrument and side mode).
+
+    Parameters
+    ----------
+    instrument_id
+        The position's instrument.
+    signed_qty
+        Exact quantity, positive long and negative short (never zero: flat positions are not
+        reported).
+    entry_px
+        The venue's average entry price, ``None`` if it gives none.
+    unrealized_pnl
+        The venue's unrealised PnL at its mark price, ``None`` if it gives none.
+    ts_event
+        Venue time (ns) of the figures, ``0`` if unknown.
+    """
+
+    instrument_id: InstrumentId
+    signed_qty: Decimal
+    entry_px: Decimal | None = None
+    unrealized_pnl: Money | None = None
+    ts_event: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.signed_qty, Decimal) or not self.signed_qty.is_finite():
+            raise InvalidValue("signed_qty", self.signed_qty, "must be a finite Decimal")
+        if not self.signed_qty:
+            raise InvalidValue(
+                "signed_qty", str(self.signed_qty), "a flat position is not reported"
+            )
+        if self.entry_px is not None and (
+            not isinstance(self.entry_px, Decimal) or not self.entry_px.is_finite()
+            or self.entry_px < 0
+        ):  # fmt: skip
+            raise InvalidValue("entry_px", self.entry_px, "must be a finite Decimal >= 0")
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AccountReport:
+    """A venue's account snapshot: balances and (derivatives) open positions.
+
+    Parameters
+    ----------
+    account_id
+        The account.
+    account_type
+        ``CASH`` (spot) or ``MARGIN`` (derivatives, margin trading).
+    balances
+        One :class:`~alphaforge.portfolio.AccountBalance` per asset (``total = free +
+        locked``, exact); assets the venue lists at zero may be left out.
+    positions
+        Open positions (empty for spot).
+    ts_event
+        Venue time (ns) of the snapshot, ``0`` if unknown.
+    """
+
+    account_id: AccountId
+    account_type: AccountType
+    balances: tuple[AccountBalance, ...] = ()
+    positions: tuple[PositionReport, ...] = ()
+    ts_event: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        seen: set[str] = set()
+        for balance in self.balances:
+            if not isinstance(balance, AccountBalance):
+                raise InvalidValue("balances", balance, "must hold AccountBalance values")
+            code = balance.currency.code
+            if code in seen:
+                raise InvalidValue("balances", code, "an asset is listed twice")
+            seen.add(code)
+        instruments: set[InstrumentId] = set()
+        for position in self.positions:
+            if not isinstance(position, PositionReport):
+                raise InvalidValue("positions", position, "must hold PositionReport values")
+            if position.instrument_id in instruments:
+                raise InvalidValue(
+                    "positions", str(position.instrument_id), "an instrument is listed twice"
+                )
+            instruments.add(position.instrument_id)
+
+    def position(self, instrument_id: InstrumentId) -> PositionReport | None:
+        """The reported position of ``instrument_id``, ``None`` when flat."""
+        return next((p for p in self.positions if p.instrument_id == instrument_id), None)
+
+    def to_state(self, *, ts_init: int) -> AccountState:
+        """The balances as the :class:`~alphaforge.portfolio.AccountState` the portfolio
+        applies (positions are not part of it)."""
+        return AccountState(
+            account_id=self.account_id, account_type=self.account_type, balances=self.balances,
+            ts_event=self.ts_event or ts_init, ts_init=ts_init,
+            event_id=f"ACCOUNT-{self.account_id}-{self.ts_event or ts_init}",
+        )  # fmt: skip
 
 
 def order_events(

@@ -19,6 +19,14 @@ The framework rule (enforced here, not by adapters)
   by its trade id and applied once.
 - Reports about orders the node did not create are *external*: recorded in
   :attr:`LiveExecutionClient.external_orders` and left alone (or canceled, if configured).
+- The account is the venue's: every reconciliation pass applies the venue's balances
+  (:meth:`~alphaforge.adapters.ExecutionClient.account_state`) to the node's account. On a
+  margin account the venue's positions are compared with the node's net positions: a venue
+  position the node has no position for is *external* (logged once, recorded in
+  :attr:`LiveExecutionClient.external_positions`, left alone); a different quantity is a
+  mismatch (logged, recorded in :attr:`LiveExecutionClient.position_mismatches`). The node's
+  positions are never rewritten from the venue's figures: they come from fills, which carry
+  the prices and commissions a position's PnL needs.
 """
 
 from __future__ import annotations
@@ -34,7 +42,13 @@ import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from alphaforge.adapters.clients import ExecutionClient as AsyncExecutionClient
-from alphaforge.adapters.reports import OrderReport, ReportKind, order_events
+from alphaforge.adapters.reports import (
+    AccountReport,
+    OrderReport,
+    PositionReport,
+    ReportKind,
+    order_events,
+)
 from alphaforge.cache import Cache
 from alphaforge.clock import Clock
 from alphaforge.errors import InvalidValue, KernelStateError, NotSupported
@@ -64,6 +78,7 @@ from alphaforge.model.instruments import Instrument
 from alphaforge.model.orders import ORDER_TRANSITIONS, Order
 from alphaforge.model.values import Money, Price
 from alphaforge.net.errors import ConnectError, VenueRejected
+from alphaforge.portfolio.accounts import AccountType
 
 __all__ = ["LiveExecutionClient", "ReconciliationConfig", "ReconciliationStats"]
 
@@ -125,6 +140,7 @@ class ReconciliationStats:
     duplicate_fills: int = 0
     synthesized_fills: int = 0
     settled_unknown: int = 0
+    account_snapshots: int = 0
 
 
 class LiveExecutionClient:
@@ -168,6 +184,12 @@ class LiveExecutionClient:
         """Orders whose last command's outcome is unknown -> the command kind."""
         self.external_orders: dict[VenueOrderId, OrderReport] = {}
         """Orders at the venue the node did not create (latest report of each)."""
+        self.account: AccountReport | None = None
+        """The venue's latest account snapshot (balances and positions)."""
+        self.external_positions: dict[InstrumentId, PositionReport] = {}
+        """Venue positions of instruments the node holds no position in."""
+        self.position_mismatches: dict[InstrumentId, tuple[Decimal, Decimal]] = {}
+        """Instruments whose net position differs: ``(node quantity, venue quantity)``."""
         self.stats = ReconciliationStats()
         self.connected = False
         self.last_connection_id: int | None = None
@@ -480,7 +502,8 @@ class LiveExecutionClient:
                 self.on_report(report)
 
     async def reconcile(self) -> None:
-        """A full pass: fills, open orders, then every own in-flight order by query."""
+        """A full pass: fills, open orders, every own in-flight order by query, then the
+        account (balances and positions)."""
         orders = [
             o
             for o in self._cache.orders()
@@ -507,16 +530,67 @@ class LiveExecutionClient:
             if answer is not None:
                 await self.reconcile_order(order, answer)
                 self._settled(order)
-        await self._reconcile_account()
+        await self.reconcile_account()
         self.stats.passes += 1
 
-    async def _reconcile_account(self) -> None:
-        query = getattr(self.client, "account_state", None)
-        if query is None:
-            return
-        state = await query()
-        if state is not None:
-            self._process(state)
+    async def reconcile_account(self) -> AccountReport | None:
+        """Apply the venue's balances to the node's account and compare positions (see the
+        module docs; idempotent). ``None`` if the adapter does not offer account queries."""
+        try:
+            report = await self.client.account_state()
+        except NotSupported as exc:
+            _log.info("%s: no account reconciliation (%s)", self.venue, exc)
+            return None
+        if not isinstance(report, AccountReport):
+            raise InvalidValue("account_state()", type(report).__name__, "must be an AccountReport")
+        if report.account_id != self.account_id:
+            raise InvalidValue(
+                "account_state().account_id", str(report.account_id), f"not {self.account_id}"
+            )
+        self.account = report
+        self.stats.account_snapshots += 1
+        if report.balances:
+            self._process(report.to_state(ts_init=self._clock.timestamp_ns()))
+        if report.account_type is AccountType.MARGIN:
+            self._reconcile_positions(report)
+        return report
+
+    def _node_positions(self) -> dict[InstrumentId, Decimal]:
+        """The node's net open quantity per instrument of this venue."""
+        net: dict[InstrumentId, Decimal] = {}
+        for position in self._cache.positions_open():
+            iid = getattr(position, "instrument_id", None)
+            qty = getattr(position, "signed_qty", None)
+            if isinstance(iid, InstrumentId) and iid.venue == self.venue and qty is not None:
+                net[iid] = net.get(iid, Decimal(0)) + Decimal(qty)
+        return {iid: qty for iid, qty in net.items() if qty}
+
+    def _reconcile_positions(self, report: AccountReport) -> None:
+        node = self._node_positions()
+        venue = {p.instrument_id: p for p in report.positions}
+        known = {*node, *venue, *self.external_positions, *self.position_mismatches}
+        for iid in sorted(known, key=str):
+            ours, theirs = node.get(iid, Decimal(0)), venue.get(iid)
+            venue_qty = theirs.signed_qty if theirs is not None else Decimal(0)
+            if theirs is not None and not ours:
+                if self.external_positions.get(iid) != theirs:
+                    _log.warning(
+                        "%s: external position %s %s (entry %s) the node did not open; "
+                        "left alone", self.venue, iid, venue_qty, theirs.entry_px,
+                    )  # fmt: skip
+                self.external_positions[iid] = theirs
+                self.position_mismatches.pop(iid, None)
+                continue
+            self.external_positions.pop(iid, None)
+            if ours == venue_qty:
+                self.position_mismatches.pop(iid, None)
+                continue
+            if self.position_mismatches.get(iid) != (ours, venue_qty):
+                _log.error(
+                    "%s: position mismatch on %s: node %s, venue %s", self.venue, iid, ours,
+                    venue_qty,
+                )  # fmt: skip
+            self.position_mismatches[iid] = (ours, venue_qty)
 
     def check_reconnect(self) -> bool:
         """Whether the adapter reconnected since the last check (``connection_id`` moved)."""

@@ -1,9 +1,11 @@
 """The object the registered factory returns: capabilities, the parsing half and the live
-clients (:mod:`alphaforge_binance.live`, spot only so far).
+clients (:mod:`alphaforge_binance.live`, Spot and USD-M).
 
 Configuration keys: ``testnet`` (bool), ``rest_url`` / ``ws_url`` (override both, e.g. a
 loopback venue), ``api_key`` / ``api_secret`` (str or :class:`~alphaforge.config.Secret`),
-``recv_window_ms``, ``request_timeout``, ``rate_limiter`` (the node's registry).
+``key_type`` (``"hmac"`` / ``"ed25519"``; default: a PEM ``api_secret`` is Ed25519),
+``listen_key_keepalive_s``, ``recv_window_ms``, ``request_timeout``, ``rate_limiter`` (the
+node's registry).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from alphaforge_binance.live import (
 __all__ = ["BinanceAdapter"]
 
 _KEYS = frozenset({"testnet", "rest_url", "ws_url", "api_key", "api_secret", "recv_window_ms",
-                   "request_timeout", "rate_limiter"})  # fmt: skip
+                   "request_timeout", "rate_limiter", "key_type",
+                   "listen_key_keepalive_s"})  # fmt: skip
 
 
 class BinanceAdapter:
@@ -71,12 +74,18 @@ class BinanceAdapter:
             value = config.get(name)
             if value is not None:
                 extra[name] = value if isinstance(value, Secret) else Secret(str(value))
-        for name in ("recv_window_ms", "request_timeout", "rate_limiter"):
+        if config.get("key_type") not in (None, "hmac", "ed25519"):
+            raise ConfigError("key_type", config["key_type"], "must be 'hmac' or 'ed25519'")
+        for name in ("recv_window_ms", "request_timeout", "rate_limiter", "key_type",
+                     "listen_key_keepalive_s"):  # fmt: skip
             if name in config:
                 extra[name] = config[name]
-        self.config = BinanceConfig(
-            market=market, endpoints=BinanceEndpoints(rest_url, ws_url), **extra
-        )
+        try:
+            self.config = BinanceConfig(
+                market=market, endpoints=BinanceEndpoints(rest_url, ws_url), **extra
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError("config", sorted(extra), str(exc)) from None
         self._rest: BinanceRest | None = None
         self._provider: BinanceInstrumentProvider | None = None
 
@@ -111,7 +120,7 @@ class BinanceAdapter:
         return BinanceBookSync(instrument, self.market)
 
     def data_client(self) -> BinanceDataClient:
-        """A new data client (spot; USD-M raises ``NotSupported``)."""
+        """A new data client of this market."""
         return BinanceDataClient(self.config, self._shared_rest(), self.instrument_provider)
 
     def execution_client(self, account_id: AccountId) -> BinanceExecutionClient:

@@ -1,6 +1,6 @@
-"""A loopback Binance Spot venue for tests: Binance's REST and WebSocket protocol over real
-sockets on ``127.0.0.1``, backed by the native :class:`~alphaforge.matching.MatchingEngine`
-in exchange mode.
+"""A loopback Binance venue for tests (Spot, or USD-M futures with ``market="usdm"``): Binance's
+REST and WebSocket protocol over real sockets on ``127.0.0.1``, backed by the native
+:class:`~alphaforge.matching.MatchingEngine` in exchange mode.
 
 It reuses :class:`alphaforge.net.loopback.LoopbackHttpServer` (REST) and
 :class:`~alphaforge.net.loopback.LoopbackWsServer` (streams); both run their own asyncio loop in
@@ -18,6 +18,24 @@ with ``SUBSCRIBE``/``UNSUBSCRIBE``/``LIST_SUBSCRIPTIONS``; ``<symbol>@depth[@100
 ``U``/``u``, ``<symbol>@trade``, ``<symbol>@bookTicker``; ``/ws/<listenKey>`` is the user data
 stream (``executionReport`` on accept, fill, cancel, expiry).
 
+Accounts: spot ``GET /api/v3/account`` (balances: fills move base and quote, the quote
+commission is debited, open orders lock what they may spend), ``GET /api/v3/myTrades``,
+``GET /api/v3/allOrders``, ``POST /api/v3/order/cancelReplace`` (``STOP_ON_FAILURE``) and
+``PUT``/``DELETE /api/v3/userDataStream``. Listen keys expire after ``listen_key_ttl_s`` without
+a keepalive (:meth:`BinanceLoopbackVenue.expire_listen_keys` forces it: the user streams get
+``listenKeyExpired`` and are closed; the key is unknown afterwards, ``-1125``).
+
+USD-M (``market="usdm"``): the same engine behind ``/fapi/v1`` (``ping``, ``time``,
+``exchangeInfo`` of one perpetual, ``depth``, ``order`` incl. ``PUT`` amend, ``openOrders``,
+``allOpenOrders``, ``allOrders``, ``userTrades``, ``listenKey``) and ``/fapi/v2`` (``balance``,
+``account``, ``positionRisk``); diff-depth events carry ``pu``; the user stream sends
+``ORDER_TRADE_UPDATE`` and, on fills, ``ACCOUNT_UPDATE``. One-way (net) positions per account:
+a fill moves the position at its average entry price and settles realised PnL and commission
+in the margin asset; ``reduceOnly`` orders that would not reduce are rejected (-2022).
+
+Keys: ``api_keys`` maps an API key to its HMAC secret, or to the PEM public key of an Ed25519
+key pair (the ``signature`` is then the base64 Ed25519 signature of the same payload).
+
 The market is scripted: :meth:`BinanceLoopbackVenue.step` lets a seeded market maker add and
 cancel orders and a seeded taker trade against them; every change of the book is published as
 one diff-depth event. Fault switches are on :class:`Faults`.
@@ -26,6 +44,8 @@ one diff-depth event. Fault switches are on :class:`Faults`.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
 import hmac
 import itertools
@@ -41,6 +61,9 @@ from typing import Any, Final
 from urllib.parse import parse_qsl
 
 import attrs
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from alphaforge.matching import MatchEvent, MatchEventKind, MatchingEngine, Reason
 from alphaforge.model import OrderSide, OrderType, TimeInForce
@@ -140,6 +163,7 @@ class _Order:
     status: str = "NEW"
     update_ms: int = 0
     fills: list[dict[str, Any]] = attrs.field(factory=list)
+    reduce_only: bool = False
 
 
 @attrs.define
@@ -149,6 +173,14 @@ class _Conn:
     combined: bool
     streams: set[str]
     listen_key: str | None
+
+
+class _CancelReplaceFailed(Exception):
+    """A failed cancel-replace: HTTP 400 with code -2022 and both halves' results."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__("Order cancel-replace failed.")
+        self.data = data
 
 
 class _Reject(Exception):
@@ -165,8 +197,21 @@ _WEIGHTS: Final = {
     ("POST", "/api/v3/order"): 1, ("DELETE", "/api/v3/order"): 1, ("GET", "/api/v3/order"): 4,
     ("GET", "/api/v3/openOrders"): 6, ("DELETE", "/api/v3/openOrders"): 1,
     ("POST", "/api/v3/userDataStream"): 2, ("PUT", "/api/v3/userDataStream"): 2,
-    ("DELETE", "/api/v3/userDataStream"): 2,
+    ("DELETE", "/api/v3/userDataStream"): 2, ("POST", "/api/v3/order/cancelReplace"): 1,
+    ("GET", "/api/v3/account"): 20, ("GET", "/api/v3/myTrades"): 20,
+    ("GET", "/api/v3/allOrders"): 20, ("PUT", "/api/v3/order"): 1,
+    ("GET", "/fapi/v2/balance"): 5, ("GET", "/fapi/v2/account"): 5,
+    ("GET", "/fapi/v2/positionRisk"): 5,
 }  # fmt: skip
+# USD-M request paths -> the handler's (spot-named) path; anything else is a 404 on USD-M.
+_USDM_PATHS: Final = {
+    **{f"/fapi/v1/{name}": f"/api/v3/{name}"
+       for name in ("ping", "time", "exchangeInfo", "depth", "order", "openOrders", "allOrders")},
+    "/fapi/v1/allOpenOrders": "/api/v3/openOrders", "/fapi/v1/listenKey": "/api/v3/userDataStream",
+    "/fapi/v1/userTrades": "/api/v3/myTrades", "/fapi/v2/balance": "/fapi/v2/balance",
+    "/fapi/v2/account": "/fapi/v2/account", "/fapi/v2/positionRisk": "/fapi/v2/positionRisk",
+}  # fmt: skip
+_SPOT_ONLY: Final = frozenset({"/api/v3/order/cancelReplace", "/api/v3/account"})
 
 
 def _depth_weight(limit: int) -> int:
@@ -183,7 +228,15 @@ class BinanceLoopbackVenue:
     seed
         Seed of the scripted market.
     api_keys
-        ``{api_key: secret}`` of the accounts that may trade.
+        ``{api_key: secret}`` of the accounts that may trade (HMAC secret, or the PEM public
+        key of an Ed25519 key).
+    market
+        ``"spot"`` or ``"usdm"`` (see the module docs).
+    balances
+        Starting balances of every account (asset -> decimal string); default 100000 USDT and,
+        on spot, 10 of the base asset.
+    listen_key_ttl_s
+        A listen key without keepalive for this long expires.
     weight_limit, weight_window
         Request weight allowed per window (seconds) before 429s.
     clock_skew_ms
@@ -207,11 +260,31 @@ class BinanceLoopbackVenue:
         weight_window: float = 60.0,
         clock_skew_ms: int = 0,
         levels: int = 10,
+        market: str = "spot",
+        balances: Mapping[str, str] | None = None,
+        listen_key_ttl_s: float = 3600.0,
     ) -> None:
+        if market not in ("spot", "usdm"):
+            raise ValueError(f"market must be 'spot' or 'usdm', not {market!r}")
+        self.market = market
         self.symbol = symbol or LoopbackSymbol()
         s = self.symbol
         self.tick, self.lot = _need(s.tick), _need(s.lot)
         self.api_keys = dict(api_keys or {"loopback-key": "loopback-secret"})
+        self._public_keys = {
+            key: _ed25519_public(key, secret)
+            for key, secret in self.api_keys.items()
+            if secret.startswith("-----BEGIN")
+        }
+        start = dict(balances or ({"USDT": "100000"} if market == "usdm"
+                                  else {s.quote: "100000", s.base: "10"}))  # fmt: skip
+        self._balances = {key: {a: _need(v) for a, v in start.items()} for key in self.api_keys}
+        self._positions: dict[str, tuple[int, int]] = {k: (0, 0) for k in self.api_keys}
+        self._my_trades: dict[str, list[dict[str, Any]]] = {k: [] for k in self.api_keys}
+        self._last_price = _need(s.start_price)
+        self.listen_key_ttl_s = listen_key_ttl_s
+        self._listen_key_seen: dict[str, float] = {}
+        self.keepalives = 0
         self.weight_limit, self.weight_window = weight_limit, weight_window
         self.clock_skew_ms = clock_skew_ms
         self.faults = Faults()
@@ -359,6 +432,7 @@ class BinanceLoopbackVenue:
         for ev in events:
             if ev.is_fill and ev.liquidity.name == "TAKER":
                 trades.append(ev)
+                self._last_price = ev.price
             order = self._orders.get(ev.client_order_id)
             if order is None:
                 continue
@@ -377,6 +451,7 @@ class BinanceLoopbackVenue:
                          "N": self.symbol.quote, "t": ev.trade_id,
                          "m": ev.liquidity.name == "MAKER"}  # fmt: skip
                 reports.append((order.account, self._exec_report(order, "TRADE", now, extra)))
+                reports.extend(self._settle_fill(order, ev, now))
             elif ev.kind in (MatchEventKind.CANCELED, MatchEventKind.EXPIRED):
                 requested = ev.reason is Reason.REQUESTED
                 if ev.reason is Reason.SELF_TRADE:
@@ -420,6 +495,8 @@ class BinanceLoopbackVenue:
         sym = self.symbol.symbol
         msg = {"e": "depthUpdate", "E": now, "s": sym, "U": first, "u": self._update_id,
                "b": changes[OrderSide.BUY], "a": changes[OrderSide.SELL]}  # fmt: skip
+        if self.market == "usdm":  # USD-M chains events by the previous event's u
+            msg.update({"T": now, "pu": first - 1})
         if self.faults.skip_depth > 0:
             self.faults.skip_depth -= 1
         else:
@@ -452,6 +529,8 @@ class BinanceLoopbackVenue:
             msg.update(extra)
             msg["M"] = True
             msg["Y"] = fmt(int(extra["l"].replace(".", "")) * _need(extra["L"]) // _SCALE)
+        if self.market == "usdm":
+            return self._order_trade_update(o, msg, now)
         return msg
 
     # -- websocket side ---------------------------------------------------------------------
@@ -512,6 +591,8 @@ class BinanceLoopbackVenue:
         listen_key: str | None = None
         if route.startswith("/ws/"):
             listen_key = route[4:]
+            with self._lock:
+                self._expire_stale_keys()
             if listen_key not in self._listen_keys:
                 await peer.send(
                     json.dumps({"code": -1125, "msg": "This listenKey does not exist."})
@@ -578,6 +659,9 @@ class BinanceLoopbackVenue:
             except _Reject as rej:
                 body = json.dumps({"code": rej.code, "msg": rej.msg}).encode()
                 return HttpReply(rej.status, body, (_JSON, *rej.headers, *self._weight_hdr()))
+            except _CancelReplaceFailed as failed:
+                text = json.dumps({"code": -2022, "msg": str(failed), "data": failed.data})
+                return HttpReply(400, text.encode(), (_JSON, *self._weight_hdr()))
 
     def _weight_hdr(self) -> tuple[tuple[str, str], ...]:
         return (("X-MBX-USED-WEIGHT-1M", str(self._weight_used)),)
@@ -600,12 +684,30 @@ class BinanceLoopbackVenue:
                "polling the API.")  # fmt: skip
         raise _Reject(429, -1003, msg, (("Retry-After", str(retry_after)),))
 
+    def _local_path(self, method: str, path: str) -> str | None:
+        """The handler path of a request path on this market (``None``: not served)."""
+        if self.market == "spot":
+            return None if path.startswith("/fapi/") else path
+        local = _USDM_PATHS.get(path)
+        if local == "/api/v3/openOrders" and (path == "/fapi/v1/openOrders") == (
+            method == "DELETE"
+        ):  # USD-M lists with GET openOrders and cancels with DELETE allOpenOrders
+            return None
+        if local in ("/api/v3/order", "/api/v3/userDataStream") or method != "PUT":
+            return local
+        return None
+
     def _route(self, req: RecordedRequest) -> HttpReply:
         params = dict(parse_qsl(req.query, keep_blank_values=True))
         if req.body and "x-www-form-urlencoded" in req.headers.get("content-type", ""):
             params.update(parse_qsl(req.body.decode(), keep_blank_values=True))
-        key = (req.method, req.path)
-        if req.path == "/api/v3/depth" and req.method == "GET":
+        path = self._local_path(req.method, req.path)
+        if path is None or (self.market == "usdm" and path in _SPOT_ONLY):
+            return HttpReply(404, b"", (_JSON,))
+        if self.market == "spot" and (req.method, path) == ("PUT", "/api/v3/order"):
+            return HttpReply(404, b"", (_JSON,))  # spot has no PUT order
+        key = (req.method, path)
+        if path == "/api/v3/depth" and req.method == "GET":
             weight = _depth_weight(_int(params.get("limit", "100"), "limit"))
         elif key in _WEIGHTS:
             weight = _WEIGHTS[key]
@@ -621,14 +723,8 @@ class BinanceLoopbackVenue:
             body = self._exchange_info()
         elif key == ("GET", "/api/v3/depth"):
             body = self._depth(params)
-        elif req.path == "/api/v3/userDataStream":
-            account = self._api_key(req)
-            if req.method == "POST":
-                listen_key = secrets.token_hex(32)
-                self._listen_keys[listen_key] = account
-                body = {"listenKey": listen_key}
-            else:
-                body = {}
+        elif path == "/api/v3/userDataStream":
+            body = self._user_data_stream(req.method, self._api_key(req), params)
         else:
             account = self._signed(req, params)
             self._check_symbol(params)
@@ -641,10 +737,22 @@ class BinanceLoopbackVenue:
                 body = self._order_body(self._find(account, params, -2013, "Order does not exist."))
             elif key == ("GET", "/api/v3/openOrders"):
                 body = [self._order_body(o) for o in self._open(account)]
-            else:  # DELETE openOrders
+            elif key == ("DELETE", "/api/v3/openOrders"):
                 body = [self._cancel_one(account, o) for o in self._open(account)]
+                if self.market == "usdm":
+                    body = {"code": 200, "msg": "The operation of cancel all open order is done."}
+            elif key == ("POST", "/api/v3/order/cancelReplace"):
+                body = self._cancel_replace(account, params)
+            elif key == ("PUT", "/api/v3/order"):
+                body = self._amend(account, params)
+            elif key == ("GET", "/api/v3/myTrades"):
+                body = self._trades_since(account, params)
+            elif key == ("GET", "/api/v3/allOrders"):
+                body = self._all_orders(account, params)
+            else:
+                body = self._account_body(account, path)
         headers = (_JSON, *self._weight_hdr())
-        if req.path == "/api/v3/order" and req.method == "POST":
+        if path == "/api/v3/order" and req.method == "POST":
             headers += (("X-MBX-ORDER-COUNT-10S", str(self._order_count)),
                         ("X-MBX-ORDER-COUNT-1D", str(self._order_count)))  # fmt: skip
         return HttpReply(200, json.dumps(body).encode(), headers, delay=delay)
@@ -659,8 +767,7 @@ class BinanceLoopbackVenue:
         key = self._api_key(req)
         parts = [p for p in req.query.split("&") if p and not p.startswith("signature=")]
         payload = "&".join(parts).encode() + req.body
-        expected = hmac.new(self.api_keys[key].encode(), payload, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, params.get("signature", "")):
+        if not self._signature_ok(key, payload, params.get("signature", "")):
             raise _Reject(400, -1022, "Signature for this request is not valid.")
         if "timestamp" not in params:
             raise _Reject(
@@ -687,6 +794,8 @@ class BinanceLoopbackVenue:
             raise _Reject(400, -1121, "Invalid symbol.")
 
     def _exchange_info(self) -> dict[str, Any]:
+        if self.market == "usdm":
+            return self._usdm_exchange_info()
         s = self.symbol
         return {
             "timezone": "UTC", "serverTime": self.server_time_ms(),
@@ -765,6 +874,9 @@ class BinanceLoopbackVenue:
             )
         price = 0
         tif = params.get("timeInForce", "GTC")
+        gtx = self.market == "usdm" and tif == "GTX"  # USD-M post-only
+        if gtx:
+            tif = "GTC"
         if params["type"] == "LIMIT" and ("price" not in params or "timeInForce" not in params):
             raise _Reject(
                 400,
@@ -790,12 +902,16 @@ class BinanceLoopbackVenue:
         existing = self._by_client.get((account, client_id))
         if existing is not None and self._orders[existing].status in ("NEW", "PARTIALLY_FILLED"):
             raise _Reject(400, -2010, "Duplicate order sent.")
+        reduce_only = params.get("reduceOnly") == "true"
+        if reduce_only and not self._reduces(account, side, qty):
+            raise _Reject(400, -2022, "ReduceOnly Order is rejected.")
         now = self.server_time_ms()
         internal = next(self._ids)
-        post_only = params["type"] == "LIMIT_MAKER"
+        post_only = params["type"] == "LIMIT_MAKER" or gtx
         order = _Order(internal, account, self.symbol.symbol, client_id, 0, side,
                        params["type"], "GTC" if post_only else tif, price, 0, qty, now,
                        update_ms=now)  # fmt: skip
+        order.reduce_only = reduce_only
         self._orders[internal] = order
         self._by_client[(account, client_id)] = internal
         self._order_count += 1
@@ -815,6 +931,8 @@ class BinanceLoopbackVenue:
             text = "PRICE_FILTER" if "PRICE" in reason.name else "LOT_SIZE"
             raise _Reject(400, -1013, f"Filter failure: {text}")
         self._process(events)
+        if self.market == "usdm":  # USD-M answers with the order object (RESULT)
+            return self._order_body(order)
         resp = params.get("newOrderRespType", "FULL" if otype is OrderType.MARKET else "ACK")
         ack = {"symbol": order.symbol, "orderId": order.order_id, "orderListId": -1,
                "clientOrderId": client_id, "transactTime": now}  # fmt: skip
@@ -827,6 +945,335 @@ class BinanceLoopbackVenue:
         if resp == "FULL":
             body["fills"] = list(order.fills)
         return body
+
+    # -- accounts, listen keys, cancel-replace, amend, USD-M bodies ------------------------------
+
+    def _signature_ok(self, key: str, payload: bytes, signature: str) -> bool:
+        public = self._public_keys.get(key)
+        if public is None:
+            expected = hmac.new(self.api_keys[key].encode(), payload, hashlib.sha256).hexdigest()
+            return hmac.compare_digest(expected, signature)
+        try:
+            public.verify(base64.b64decode(signature, validate=True), payload)
+        except (InvalidSignature, binascii.Error, ValueError):
+            return False
+        return True
+
+    def _expire_stale_keys(self) -> None:
+        now = time.monotonic()
+        for listen_key, seen in list(self._listen_key_seen.items()):
+            if now - seen > self.listen_key_ttl_s:
+                self._expire(listen_key)
+
+    def _expire(self, listen_key: str) -> None:
+        self._listen_keys.pop(listen_key, None)
+        self._listen_key_seen.pop(listen_key, None)
+        event = {"e": "listenKeyExpired", "E": self.server_time_ms(), "listenKey": listen_key}
+        for conn in self._conns:
+            if conn.listen_key == listen_key:
+                self._push(conn, json.dumps(event))
+                self._push(conn, _DROP)
+
+    def expire_listen_keys(self) -> int:
+        """Expire every listen key now (as Binance does 60 minutes after the last keepalive):
+        user streams get ``listenKeyExpired`` and are closed; returns how many keys."""
+        with self._lock:
+            keys = list(self._listen_keys)
+            for listen_key in keys:
+                self._expire(listen_key)
+            return len(keys)
+
+    def _user_data_stream(self, method: str, account: str, params: Mapping[str, str]) -> Any:
+        self._expire_stale_keys()
+        if method == "POST":
+            mine = [k for k, a in self._listen_keys.items() if a == account]
+            # USD-M hands out the account's live key again (extended); spot a new one.
+            listen_key = mine[0] if mine and self.market == "usdm" else secrets.token_hex(32)
+            self._listen_keys[listen_key] = account
+            self._listen_key_seen[listen_key] = time.monotonic()
+            return {"listenKey": listen_key}
+        if self.market == "spot":
+            listen_key = params.get("listenKey", "")
+        else:
+            listen_key = next((k for k, a in self._listen_keys.items() if a == account), "")
+        if self._listen_keys.get(listen_key) != account:
+            raise _Reject(400, -1125, "This listenKey does not exist.")
+        if method == "PUT":
+            self._listen_key_seen[listen_key] = time.monotonic()
+            self.keepalives += 1
+            return {"listenKey": listen_key} if self.market == "usdm" else {}
+        self._listen_keys.pop(listen_key, None)  # DELETE
+        self._listen_key_seen.pop(listen_key, None)
+        return {}
+
+    def _reduces(self, account: str, side: OrderSide, qty: int) -> bool:
+        pos = self._positions[account][0] if self.market == "usdm" else 0
+        signed = qty if side is OrderSide.BUY else -qty
+        return pos != 0 and (pos > 0) != (signed > 0) and abs(signed) <= abs(pos)
+
+    def _settle_fill(self, order: _Order, ev: MatchEvent, now: int) -> list[tuple[str, Any]]:
+        """Book one fill on the account: balances, position, trade history."""
+        account, qty, px, fee = order.account, ev.qty, ev.price, ev.fee
+        buy = order.side is OrderSide.BUY
+        balances = self._balances[account]
+        quote, base = self.symbol.quote, self.symbol.base
+        notional = qty * px // _SCALE
+        realized = 0
+        if self.market == "spot":
+            balances[base] = balances.get(base, 0) + (qty if buy else -qty)
+            balances[quote] = balances.get(quote, 0) + (-notional if buy else notional)
+        else:
+            pos, entry = self._positions[account]
+            signed = qty if buy else -qty
+            if pos == 0 or (pos > 0) == (signed > 0):
+                entry = (abs(pos) * entry + qty * px) // (abs(pos) + qty)
+            else:
+                closed = min(qty, abs(pos))
+                realized = closed * (px - entry) // _SCALE * (1 if pos > 0 else -1)
+                if qty > abs(pos):
+                    entry = px
+            pos += signed
+            self._positions[account] = (pos, entry if pos else 0)
+            balances[quote] = balances.get(quote, 0) + realized
+        balances[quote] = balances.get(quote, 0) - fee
+        row: dict[str, Any] = {
+            "symbol": order.symbol, "id": ev.trade_id, "orderId": order.order_id,
+            "price": fmt(px), "qty": fmt(qty), "quoteQty": fmt(notional),
+            "commission": fmt(fee), "commissionAsset": quote, "time": now,
+        }  # fmt: skip
+        if self.market == "spot":
+            row.update({"orderListId": -1, "isBuyer": buy, "isMaker": ev.liquidity.name == "MAKER",
+                        "isBestMatch": True})  # fmt: skip
+        else:
+            row.update({"side": order.side.name, "realizedPnl": fmt(realized),
+                        "marginAsset": quote, "positionSide": "BOTH", "buyer": buy,
+                        "maker": ev.liquidity.name == "MAKER"})  # fmt: skip
+        self._my_trades[account].append(row)
+        if self.market == "spot":
+            return []
+        pos, entry = self._positions[account]
+        update = {
+            "e": "ACCOUNT_UPDATE", "E": now, "T": now,
+            "a": {"m": "ORDER",
+                  "B": [{"a": quote, "wb": fmt(balances[quote]), "cw": fmt(balances[quote]),
+                         "bc": "0"}],
+                  "P": [{"s": order.symbol, "pa": fmt(pos), "ep": fmt(entry), "bep": fmt(entry),
+                         "cr": fmt(realized), "up": fmt(self._upnl(account)), "mt": "cross",
+                         "iw": "0", "ps": "BOTH"}]},
+        }  # fmt: skip
+        return [(account, update)]
+
+    def _mark(self) -> int:
+        bid, ask = self.engine.best_bid(), self.engine.best_ask()
+        if bid is not None and ask is not None:
+            return (bid.price + ask.price) // 2
+        return self._last_price
+
+    def _upnl(self, account: str) -> int:
+        pos, entry = self._positions[account]
+        return pos * (self._mark() - entry) // _SCALE
+
+    def _locked(self, account: str) -> dict[str, int]:
+        """What open orders hold: spot quote notional of buys and base of sells; USD-M the
+        initial margin (5%) of open orders and the position."""
+        locked: dict[str, int] = {}
+        quote, base = self.symbol.quote, self.symbol.base
+        for o in self._open(account):
+            left = o.qty - o.executed
+            if self.market == "usdm" or o.side is OrderSide.BUY:
+                locked[quote] = locked.get(quote, 0) + left * o.price // _SCALE
+            else:
+                locked[base] = locked.get(base, 0) + left
+        if self.market == "usdm":
+            pos, entry = self._positions[account]
+            locked[quote] = (locked.get(quote, 0) + abs(pos) * entry // _SCALE) // 20
+        return locked
+
+    def position(self, api_key: str | None = None) -> tuple[str, str]:
+        """USD-M: the account's net position ``(signed quantity, entry price)`` as decimals."""
+        key = api_key or next(iter(self.api_keys))
+        with self._lock:
+            pos, entry = self._positions[key]
+            return fmt(pos), fmt(entry)
+
+    def balance(self, asset: str, api_key: str | None = None) -> str:
+        """The account's total balance of ``asset`` (wallet balance on USD-M)."""
+        key = api_key or next(iter(self.api_keys))
+        with self._lock:
+            return fmt(self._balances[key].get(asset, 0))
+
+    def _account_body(self, account: str, path: str) -> Any:
+        now = self.server_time_ms()
+        balances, locked = self._balances[account], self._locked(account)
+        if path == "/api/v3/account":
+            return {
+                "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0,
+                "sellerCommission": 0, "canTrade": True, "canWithdraw": True,
+                "canDeposit": True, "brokered": False, "updateTime": now,
+                "accountType": "SPOT",
+                "balances": [{"asset": a, "free": fmt(t - locked.get(a, 0)),
+                              "locked": fmt(locked.get(a, 0))} for a, t in balances.items()],
+                "permissions": ["SPOT"], "uid": 1,
+            }  # fmt: skip
+        quote = self.symbol.quote
+        upnl = self._upnl(account)
+        if path == "/fapi/v2/positionRisk":
+            pos, entry = self._positions[account]
+            mark = self._mark()
+            return [{
+                "symbol": self.symbol.symbol, "positionAmt": fmt(pos), "entryPrice": fmt(entry),
+                "breakEvenPrice": fmt(entry), "markPrice": fmt(mark),
+                "unRealizedProfit": fmt(upnl), "liquidationPrice": "0", "leverage": "20",
+                "maxNotionalValue": "250000", "marginType": "cross", "isolatedMargin": "0",
+                "isAutoAddMargin": "false", "positionSide": "BOTH",
+                "notional": fmt(pos * mark // _SCALE), "isolatedWallet": "0", "updateTime": now,
+            }]  # fmt: skip
+        rows = [{
+            "accountAlias": "LoOp", "asset": a, "balance": fmt(t), "crossWalletBalance": fmt(t),
+            "crossUnPnl": fmt(upnl if a == quote else 0),
+            "availableBalance": fmt(t - locked.get(a, 0) + (upnl if a == quote else 0)),
+            "maxWithdrawAmount": fmt(t - locked.get(a, 0)), "marginAvailable": True,
+            "updateTime": now,
+        } for a, t in balances.items()]  # fmt: skip
+        if path == "/fapi/v2/balance":
+            return rows
+        return {"assets": [{"asset": r["asset"], "walletBalance": r["balance"],
+                            "availableBalance": r["availableBalance"]} for r in rows],
+                "positions": self._account_body(account, "/fapi/v2/positionRisk")}  # fmt: skip
+
+    def _trades_since(self, account: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        if not params.get("symbol"):
+            raise _Reject(400, -1102, "Mandatory parameter 'symbol' was not sent, was "
+                                      "empty/null, or malformed.")  # fmt: skip
+        start = _int(params.get("startTime", "0"), "startTime")
+        from_id = _int(params.get("fromId", "0"), "fromId")
+        limit = min(1000, _int(params.get("limit", "500"), "limit"))
+        rows = [r for r in self._my_trades[account] if r["time"] >= start and r["id"] >= from_id]
+        return rows[:limit]
+
+    def _all_orders(self, account: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        first = _int(params.get("orderId", "0"), "orderId")
+        limit = min(1000, _int(params.get("limit", "500"), "limit"))
+        rows = sorted((o for o in self._orders.values()
+                       if o.account == account and o.order_id >= first),
+                      key=lambda o: o.order_id)  # fmt: skip
+        return [self._order_body(o) for o in rows[:limit]]
+
+    def _cancel_replace(self, account: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """``STOP_ON_FAILURE`` only: cancel, then (if that worked) place the new order."""
+        mode = params.get("cancelReplaceMode")
+        if mode != "STOP_ON_FAILURE":
+            raise _Reject(400, -1104, f"cancelReplaceMode {mode!r} is not supported here.")
+        cancel_params = {"origClientOrderId": params.get("cancelOrigClientOrderId", ""),
+                         "orderId": params.get("cancelOrderId", "")}  # fmt: skip
+        try:
+            cancel = self._cancel(account, cancel_params)
+        except _Reject as rej:
+            data = {"cancelResult": "FAILURE", "newOrderResult": "NOT_ATTEMPTED",
+                    "cancelResponse": {"code": rej.code, "msg": rej.msg},
+                    "newOrderResponse": None}  # fmt: skip
+            raise _CancelReplaceFailed(data) from None
+        new_params = {k: v for k, v in params.items() if not k.startswith("cancel")}
+        try:
+            new = self._new_order(account, new_params)
+        except _Reject as rej:
+            data = {"cancelResult": "SUCCESS", "newOrderResult": "FAILURE",
+                    "cancelResponse": cancel,
+                    "newOrderResponse": {"code": rej.code, "msg": rej.msg}}  # fmt: skip
+            raise _CancelReplaceFailed(data) from None
+        return {"cancelResult": "SUCCESS", "newOrderResult": "SUCCESS",
+                "cancelResponse": cancel, "newOrderResponse": new}  # fmt: skip
+
+    def _amend(self, account: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """USD-M ``PUT /fapi/v1/order``: a LIMIT order's price and quantity."""
+        order = self._find(account, params, -2013, "Order does not exist.")
+        if order.status not in ("NEW", "PARTIALLY_FILLED"):
+            raise _Reject(400, -2013, "Order does not exist.")
+        price, qty = _raw(params.get("price", "")), _raw(params.get("quantity", ""))
+        if price is None or qty is None or price <= 0 or qty <= order.executed:
+            raise _Reject(400, -4028, "Price or quantity is not valid for an amendment.")
+        if price % self.tick or qty % self.lot:
+            raise _Reject(400, -1013, "Filter failure: PRICE_FILTER / LOT_SIZE")
+        self.engine.modify(order.internal_id, price=price, qty=qty,
+                           trader_id=self._trader_ids[account], ts=self._ts())  # fmt: skip
+        events = self.engine.event_records()
+        if any(e.kind is MatchEventKind.MODIFY_REJECTED for e in events):
+            raise _Reject(400, -5027, "No need to modify the order.")
+        order.price, order.qty = price, qty
+        now = self.server_time_ms()
+        order.update_ms = now
+        self._send_user(account, self._exec_report(order, "AMENDMENT", now))
+        self._process([e for e in events if e.kind is not MatchEventKind.UPDATED])
+        return self._order_body(order)
+
+    def _usdm_order_body(self, o: _Order) -> dict[str, Any]:
+        avg = o.cum_quote * _SCALE // o.executed if o.executed else 0
+        otype = "LIMIT" if o.type == "LIMIT_MAKER" else o.type
+        return {
+            "orderId": o.order_id, "symbol": o.symbol, "status": o.status,
+            "clientOrderId": o.client_order_id, "price": fmt(o.price), "avgPrice": fmt(avg),
+            "origQty": fmt(o.qty), "executedQty": fmt(o.executed), "cumQty": fmt(o.executed),
+            "cumQuote": fmt(o.cum_quote), "timeInForce": o.tif, "type": otype,
+            "reduceOnly": o.reduce_only, "closePosition": False, "side": o.side.name,
+            "positionSide": "BOTH", "stopPrice": fmt(o.stop_price), "workingType": "CONTRACT_PRICE",
+            "priceProtect": False, "origType": otype, "priceMatch": "NONE",
+            "selfTradePreventionMode": "NONE", "goodTillDate": 0, "time": o.time_ms,
+            "updateTime": o.update_ms,
+        }  # fmt: skip
+
+    def _order_trade_update(self, o: _Order, spot: Mapping[str, Any], now: int) -> dict[str, Any]:
+        """The USD-M ``ORDER_TRADE_UPDATE`` carrying what a spot ``executionReport`` says."""
+        x = spot["x"]
+        avg = o.cum_quote * _SCALE // o.executed if o.executed else 0
+        return {
+            "e": "ORDER_TRADE_UPDATE", "E": now, "T": now,
+            "o": {
+                "s": o.symbol, "c": o.client_order_id, "S": o.side.name,
+                "o": "LIMIT" if o.type == "LIMIT_MAKER" else o.type,
+                "f": "GTX" if o.type == "LIMIT_MAKER" else o.tif, "q": fmt(o.qty),
+                "p": fmt(o.price), "ap": fmt(avg), "sp": fmt(o.stop_price),
+                "x": "EXPIRED" if x == "TRADE_PREVENTION" else x, "X": o.status,
+                "i": o.order_id, "l": spot["l"], "z": fmt(o.executed), "L": spot["L"],
+                "N": spot["N"] or self.symbol.quote, "n": spot["n"], "T": now, "t": spot["t"],
+                "b": "0", "a": "0", "m": spot["m"], "R": o.reduce_only, "wt": "CONTRACT_PRICE",
+                "ot": o.type, "ps": "BOTH", "cp": False, "rp": "0", "pP": False, "si": 0,
+                "ss": 0, "V": "NONE", "pm": "NONE", "gtd": 0,
+            },
+        }  # fmt: skip
+
+    def _usdm_exchange_info(self) -> dict[str, Any]:
+        s = self.symbol
+        return {
+            "timezone": "UTC", "serverTime": self.server_time_ms(), "futuresType": "U_MARGINED",
+            "rateLimits": [
+                {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+                 "limit": self.weight_limit},
+                {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1,
+                 "limit": 1200},
+            ],
+            "exchangeFilters": [], "assets": [{"asset": s.quote, "marginAvailable": True}],
+            "symbols": [{
+                "symbol": s.symbol, "pair": s.symbol, "contractType": "PERPETUAL",
+                "deliveryDate": 4133404800000, "onboardDate": 1569398400000,
+                "status": "TRADING", "maintMarginPercent": "2.5000",
+                "requiredMarginPercent": "5.0000", "baseAsset": s.base, "quoteAsset": s.quote,
+                "marginAsset": s.quote, "pricePrecision": 2, "quantityPrecision": 5,
+                "baseAssetPrecision": 8, "quotePrecision": 8, "underlyingType": "COIN",
+                "settlePlan": 0, "triggerProtect": "0.0500", "liquidationFee": "0.012500",
+                "marketTakeBound": "0.05",
+                "filters": [
+                    {"filterType": "PRICE_FILTER", "minPrice": fmt(self.tick),
+                     "maxPrice": "1000000", "tickSize": fmt(self.tick)},
+                    {"filterType": "LOT_SIZE", "minQty": fmt(_need(s.min_qty)),
+                     "maxQty": fmt(_need(s.max_qty)), "stepSize": fmt(self.lot)},
+                    {"filterType": "MARKET_LOT_SIZE", "minQty": fmt(_need(s.min_qty)),
+                     "maxQty": fmt(_need(s.max_qty)), "stepSize": fmt(self.lot)},
+                    {"filterType": "MIN_NOTIONAL", "notional": fmt(_need(s.min_notional))},
+                ],
+                "orderTypes": ["LIMIT", "MARKET"],
+                "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
+            }],
+        }  # fmt: skip
 
     def _find(self, account: str, params: Mapping[str, str], code: int, msg: str) -> _Order:
         internal: int | None = None
@@ -858,6 +1305,8 @@ class BinanceLoopbackVenue:
     def _cancel_one(self, account: str, order: _Order) -> dict[str, Any]:
         self.engine.cancel(order.internal_id, trader_id=self._trader_ids[account], ts=self._ts())
         self._process(self.engine.event_records())
+        if self.market == "usdm":
+            return self._order_body(order)
         body = {"symbol": order.symbol, "origClientOrderId": order.client_order_id,
                 "orderId": order.order_id, "orderListId": -1,
                 "clientOrderId": secrets.token_hex(11),
@@ -869,6 +1318,8 @@ class BinanceLoopbackVenue:
         return body
 
     def _order_body(self, o: _Order) -> dict[str, Any]:
+        if self.market == "usdm":
+            return self._usdm_order_body(o)
         return {
             "symbol": o.symbol, "orderId": o.order_id, "orderListId": -1,
             "clientOrderId": o.client_order_id, "price": fmt(o.price), "origQty": fmt(o.qty),
@@ -896,3 +1347,10 @@ def _int(text: str, name: str) -> int:
         return int(text)
     except ValueError:
         raise _Reject(400, -1100, f"Illegal characters found in parameter '{name}'.") from None
+
+
+def _ed25519_public(api_key: str, pem: str) -> ed25519.Ed25519PublicKey:
+    key = serialization.load_pem_public_key(pem.encode())
+    if not isinstance(key, ed25519.Ed25519PublicKey):
+        raise ValueError(f"api_keys[{api_key!r}]: not an Ed25519 public key")
+    return key

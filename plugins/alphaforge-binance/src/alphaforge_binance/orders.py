@@ -19,6 +19,13 @@ STOP_LIMIT / MARKET_IF_TOUCHED / LIMIT_IF_TOUCHED; ``LIMIT_MAKER`` and ``GTX`` a
 LIMIT / GTC; USD-M ``TRAILING_STOP_MARKET`` is reported as STOP_MARKET. A client order id of
 ``""`` means none (an external order). A TRADE whose last price ``L`` is ``0`` (seen on
 Binance.US) is priced at the order's limit price, else at its average price.
+
+Accounts (:func:`parse_spot_account`, :func:`parse_usdm_account`, :func:`parse_account_update`):
+spot ``balances[].free/locked``; USD-M ``/fapi/v2/balance`` (``balance`` is the wallet total,
+``availableBalance`` what is free; the rest is held as margin) and ``/fapi/v2/positionRisk``
+(one-way ``positionSide=BOTH`` rows, or hedge-mode ``LONG``/``SHORT`` rows netted per symbol).
+Trade history (``myTrades`` / ``userTrades``) becomes ``FILL`` reports with
+:func:`parse_account_trades`, joined to the orders (``allOrders``) for the client order id.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from alphaforge.adapters.parsing import (
     parse_quantity,
     raw_at,
 )
+from alphaforge.adapters.reports import AccountReport, PositionReport
 from alphaforge.errors import InvalidValue
 from alphaforge.model import (
     AccountId,
@@ -58,12 +66,17 @@ from alphaforge.model import (
     TradeId,
     VenueOrderId,
 )
+from alphaforge.portfolio import AccountBalance, AccountType
 from alphaforge_binance.common import BinanceMarket, capabilities_for
 from alphaforge_binance.instruments import currency
 from alphaforge_binance.market_data import unwrap
 
 __all__ = [
     "encode_new_order",
+    "parse_account_trades",
+    "parse_account_update",
+    "parse_spot_account",
+    "parse_usdm_account",
     "parse_execution_report",
     "parse_order_response",
     "parse_order_trade_update",
@@ -487,3 +500,215 @@ def encode_new_order(order: Order, instrument: Instrument, market: BinanceMarket
         params["reduceOnly"] = "true"
     params["newOrderRespType"] = "FULL" if spot else "RESULT"
     return params
+
+
+# -- accounts ---------------------------------------------------------------------------------
+
+
+def _signed_decimal(value: object, path: str) -> Decimal:
+    if type(value) is not str or len(value) > 64:
+        raise InvalidValue(path, value, "must be a decimal string")
+    try:
+        out = Decimal(value)
+    except ArithmeticError:
+        raise InvalidValue(path, value, "must be a decimal string") from None
+    if not out.is_finite():
+        raise InvalidValue(path, value, "must be finite")
+    return out
+
+
+def _balance(asset: object, total: object, free: object, path: str) -> AccountBalance:
+    cur = currency(asset, f"{path}.asset")
+    p = cur.precision
+    total_raw = raw_at(total, p, f"{path}.total", signed=True)
+    free_raw = min(raw_at(free, p, f"{path}.free", signed=True), total_raw)
+    return AccountBalance(
+        Money.from_raw(total_raw, cur),
+        Money.from_raw(total_raw - free_raw, cur),
+        Money.from_raw(free_raw, cur),
+    )
+
+
+def parse_spot_account(
+    payload: object, account_id: AccountId, *, ts_init: int = 0
+) -> AccountReport:
+    """``GET /api/v3/account``: every asset with a non-zero balance (total = free + locked)."""
+    m = as_mapping(payload, "account")
+    rows = field(m, "balances", "account")
+    if not isinstance(rows, list):
+        raise InvalidValue("account.balances", rows, "must be a list")
+    balances = []
+    for i, row in enumerate(rows):
+        path = f"account.balances[{i}]"
+        r = as_mapping(row, path)
+        free = _decimal(field(r, "free", path), f"{path}.free")
+        locked = _decimal(field(r, "locked", path), f"{path}.locked")
+        if free or locked:
+            balances.append(_balance(r["asset"], str(free + locked), r["free"], path))
+    ts = m.get("updateTime")
+    return AccountReport(
+        account_id=account_id, account_type=AccountType.CASH, balances=tuple(balances),
+        ts_event=ms_to_ns(ts, "account.updateTime") if ts else ts_init,
+    )  # fmt: skip
+
+
+def parse_usdm_account(
+    balances: object,
+    positions: object,
+    instruments: Mapping[str, Instrument],
+    account_id: AccountId,
+    *,
+    ts_init: int = 0,
+) -> AccountReport:
+    """``GET /fapi/v2/balance`` + ``GET /fapi/v2/positionRisk`` as one margin account report.
+
+    Positions of symbols not in ``instruments`` are reported under ``<symbol>.BINANCE_USDM``
+    ids with the entry price as given (they are still the account's exposure).
+    """
+    if not isinstance(balances, list):
+        raise InvalidValue("balance", balances, "must be a list")
+    out = []
+    for i, row in enumerate(balances):
+        path = f"balance[{i}]"
+        r = as_mapping(row, path)
+        total = field(r, "balance", path)
+        if _signed_decimal(total, f"{path}.balance"):
+            out.append(_balance(field(r, "asset", path), total,
+                                field(r, "availableBalance", path), path))  # fmt: skip
+    if not isinstance(positions, list):
+        raise InvalidValue("positionRisk", positions, "must be a list")
+    net: dict[str, list[Any]] = {}  # symbol -> [qty, entry*|qty| sum, upnl, ts]
+    for i, row in enumerate(positions):
+        path = f"positionRisk[{i}]"
+        r = as_mapping(row, path)
+        qty = _signed_decimal(field(r, "positionAmt", path), f"{path}.positionAmt")
+        if not qty:
+            continue
+        sym = as_str(field(r, "symbol", path), f"{path}.symbol")
+        entry = _decimal(field(r, "entryPrice", path), f"{path}.entryPrice")
+        upnl = _signed_decimal(r.get("unRealizedProfit", "0"), f"{path}.unRealizedProfit")
+        ts = ms_to_ns(r.get("updateTime", 0), f"{path}.updateTime")
+        acc = net.setdefault(sym, [Decimal(0), Decimal(0), Decimal(0), 0])
+        acc[0] += qty
+        acc[1] += entry * abs(qty)
+        acc[2] += upnl
+        acc[3] = max(acc[3], ts)
+    reports = []
+    for sym, (qty, cost, upnl, ts) in sorted(net.items()):
+        if not qty:
+            continue  # hedge mode: equal long and short legs
+        inst = instruments.get(sym)
+        iid = inst.id if inst is not None else _usdm_id(sym)
+        settle = inst.settlement_currency if inst is not None else currency("USDT", "asset")
+        unrealized = Money.from_raw(
+            raw_at(str(upnl.quantize(Decimal(1).scaleb(-settle.precision))), settle.precision,
+                   f"positionRisk[{sym}].unRealizedProfit", signed=True),
+            settle,
+        )  # fmt: skip
+        reports.append(PositionReport(
+            instrument_id=iid, signed_qty=qty.normalize(),
+            entry_px=(cost / abs(qty)).normalize() if cost else None,
+            unrealized_pnl=unrealized, ts_event=ts,
+        ))  # fmt: skip
+    return AccountReport(
+        account_id=account_id, account_type=AccountType.MARGIN, balances=tuple(out),
+        positions=tuple(reports), ts_event=ts_init,
+    )  # fmt: skip
+
+
+def _usdm_id(symbol: str) -> Any:
+    from alphaforge.model import InstrumentId, Symbol
+    from alphaforge_binance.common import USDM_VENUE
+
+    return InstrumentId(Symbol(symbol), USDM_VENUE)
+
+
+def parse_account_update(
+    msg: object, instruments: Mapping[str, Instrument], account_id: AccountId
+) -> tuple[tuple[AccountBalance, ...], dict[Any, PositionReport | None]]:
+    """A USD-M ``ACCOUNT_UPDATE``: the changed wallet balances and positions (``None`` = the
+    position is now flat). One-way mode only reports ``BOTH`` rows; hedge-mode ``LONG`` /
+    ``SHORT`` rows of one symbol are netted."""
+    m = unwrap(msg, "ACCOUNT_UPDATE")
+    if m.get("e") != "ACCOUNT_UPDATE":
+        raise InvalidValue("ACCOUNT_UPDATE.e", m.get("e"), "expected ACCOUNT_UPDATE")
+    a = as_mapping(field(m, "a", "ACCOUNT_UPDATE"), "ACCOUNT_UPDATE.a")
+    ts = ms_to_ns(field(m, "T", "ACCOUNT_UPDATE"), "ACCOUNT_UPDATE.T")
+    balances = []
+    for i, row in enumerate(a.get("B") or []):
+        path = f"ACCOUNT_UPDATE.a.B[{i}]"
+        r = as_mapping(row, path)
+        wallet = field(r, "wb", path)
+        balances.append(_balance(field(r, "a", path), wallet, wallet, path))
+    rows = [
+        {"symbol": r.get("s"), "positionAmt": r.get("pa"), "entryPrice": r.get("ep"),
+         "unRealizedProfit": r.get("up", "0"), "updateTime": m.get("T", 0)}
+        for r in (as_mapping(x, "ACCOUNT_UPDATE.a.P[]") for x in (a.get("P") or []))
+    ]  # fmt: skip
+    report = parse_usdm_account([], rows, instruments, account_id, ts_init=ts)
+    positions: dict[Any, PositionReport | None] = {}
+    for r in rows:
+        sym = as_str(r["symbol"], "ACCOUNT_UPDATE.a.P[].s")
+        inst = instruments.get(sym)
+        positions[inst.id if inst is not None else _usdm_id(sym)] = None
+    for p in report.positions:
+        positions[p.instrument_id] = p
+    return tuple(balances), positions
+
+
+def parse_account_trades(
+    trades: object,
+    orders: object,
+    instrument: Instrument,
+    account_id: AccountId,
+    market: BinanceMarket,
+) -> list[OrderReport]:
+    """``myTrades`` / ``userTrades`` rows as ``FILL`` reports, oldest first.
+
+    ``orders`` is the ``allOrders`` answer covering the trades' orders (it gives the client
+    order id and the order's terms). The cumulative filled quantity of each report is the
+    order's ``executedQty`` less the later trades of the same order in ``trades``.
+
+    Raises
+    ------
+    InvalidValue
+        A malformed row, or a trade whose order is not in ``orders``.
+    """
+    if not isinstance(trades, list) or not isinstance(orders, list):
+        raise InvalidValue("trades", type(trades).__name__, "trades and orders must be lists")
+    by_id: dict[int, Mapping[str, Any]] = {}
+    for i, row in enumerate(orders):
+        r = as_mapping(row, f"allOrders[{i}]")
+        by_id[as_int(field(r, "orderId", f"allOrders[{i}]"), f"allOrders[{i}].orderId")] = r
+    rows = [as_mapping(t, f"trades[{i}]") for i, t in enumerate(trades)]
+    rows.sort(key=lambda r: (r.get("time", 0), r.get("id", 0)))
+    sp, pp = instrument.size_precision, instrument.price_precision
+    later: dict[int, int] = {}
+    out: list[OrderReport] = []
+    for i in range(len(rows) - 1, -1, -1):  # newest first, to know what came after
+        r, path = rows[i], f"trades[{i}]"
+        oid = as_int(field(r, "orderId", path), f"{path}.orderId")
+        order = by_id.get(oid)
+        if order is None:
+            raise InvalidValue(f"{path}.orderId", oid, "not in the orders answer")
+        base = parse_order_response(order, instrument, account_id, market, snapshot=True)
+        qty = parse_quantity(field(r, "qty", path), sp, f"{path}.qty")
+        filled_raw = max(base.filled_qty.raw - later.get(oid, 0), qty.raw)
+        later[oid] = later.get(oid, 0) + qty.raw
+        ts = ms_to_ns(field(r, "time", path), f"{path}.time")
+        maker = r.get("isMaker", r.get("maker"))
+        side = LiquiditySide.MAKER if as_bool(maker, f"{path}.isMaker") else LiquiditySide.TAKER
+        fill = FillReport(
+            trade_id=TradeId(str(as_int(field(r, "id", path), f"{path}.id"))),
+            last_qty=qty,
+            last_px=parse_price(field(r, "price", path), pp, f"{path}.price"),
+            commission=_commission(r.get("commission"), r.get("commissionAsset"), instrument, path),
+            liquidity_side=side,
+            ts_event=ts,
+        )
+        filled = type(base.filled_qty).from_raw(min(filled_raw, base.quantity.raw), sp)
+        status = OrderStatus.FILLED if filled == base.quantity else OrderStatus.PARTIALLY_FILLED
+        out.append(attrs.evolve(base, kind=ReportKind.FILL, status=status, filled_qty=filled,
+                                fills=(fill,), ts_event=ts))  # fmt: skip
+    out.reverse()
+    return out
