@@ -19,15 +19,19 @@ from alphaforge.adapters import (
     order_events,
 )
 from alphaforge.adapters.parsing import ms_to_ns, raw_at, step_precision
+from alphaforge.book import OrderBook, deltas_to_array
 from alphaforge.errors import InvalidValue, NotSupported
 from alphaforge.model import (
     USDT,
     AccountId,
+    BookAction,
+    BookType,
     ClientOrderId,
     InstrumentId,
     LiquiditySide,
     Money,
     OrderAccepted,
+    OrderBookDeltas,
     OrderFilled,
     OrderSide,
     OrderStatus,
@@ -126,6 +130,40 @@ def test_gap_invalidates_buffers_and_resyncs() -> None:
     assert sync.is_valid and sync.last_sequence == 14 and sync.buffered == 0
     assert sync.book.best_ask_price() == Price("100.50")
     assert sync.book.level_count(OrderSide.BUY) == 1  # 12 removed 99.00
+
+
+def test_applied_changes_are_handed_on_as_deltas() -> None:
+    # A consumer applying only the emitted deltas keeps a book identical to the sync's own,
+    # through a gap and a resync (whose CLEAR wipes what the consumer held).
+    emitted: list[OrderBookDeltas] = []
+    sync = BookSync(IID, 2, 0, on_deltas=emitted.append)
+    mirror = OrderBook(IID, BookType.L2_MBP, 2, 0)
+
+    def same() -> bool:
+        for batch in emitted:
+            mirror.apply_batch(deltas_to_array(batch.deltas, price_precision=2, size_precision=0))
+        emitted.clear()
+        return all(mirror.levels(s)[i].tolist() == sync.book.levels(s)[i].tolist()
+                   for s in (OrderSide.BUY, OrderSide.SELL) for i in (0, 1))  # fmt: skip
+
+    sync.on_update(upd(11, 11, bids=[(9900, 5)]))  # buffered: nothing emitted yet
+    assert not emitted
+    sync.on_snapshot(snap(10, [(10000, 1)], [(10100, 1)]))
+    first = emitted[0]
+    assert first.deltas[0].action is BookAction.CLEAR and first.deltas[0].is_snapshot
+    assert first.deltas[-1].is_last and len(first) == 3
+    assert emitted[1].deltas[0].action is BookAction.UPDATE  # the replayed buffer
+    assert same()
+    sync.on_update(upd(12, 12, asks=[(10100, 0)], bids=[(9950, 2)]))
+    assert {d.action for d in emitted[0].deltas} == {BookAction.UPDATE, BookAction.DELETE}
+    assert same()
+    sync.on_update(upd(14, 14, bids=[(9000, 1)]))  # gap: nothing emitted while invalid
+    assert not emitted
+    sync.on_snapshot(snap(13, [(9800, 3)], [(10200, 4)]))
+    assert same() and sync.is_valid
+    sync.on_snapshot(snap(20, [], []))  # an empty book is a lone CLEAR
+    assert [d.action for d in emitted[0].deltas] == [BookAction.CLEAR]
+    assert same()
 
 
 def test_prev_seq_chaining_and_overflow() -> None:

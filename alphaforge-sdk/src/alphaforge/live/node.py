@@ -491,7 +491,10 @@ class LiveNode:
             if not isinstance(instrument, Instrument):
                 _log.warning("book deltas for unknown instrument %s", data.instrument_id)
                 return
-            engine.process_deltas(data, instrument.price_precision, instrument.size_precision)
+            # At the deltas' own precisions: a venue book may be finer than today's tick/lot
+            # (orders resting from before a grid change).
+            first = data.deltas[0]
+            engine.process_deltas(data, first.price.precision, first.size.precision)
             self._last_seen[(DataKind.BOOK_DELTAS, data.instrument_id)] = now
         else:
             _log.warning("data client delivered %s; ignored", type(data).__name__)

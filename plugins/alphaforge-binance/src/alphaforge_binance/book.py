@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from alphaforge.adapters import BookSync, BookUpdate, Verdict
-from alphaforge.model import Instrument
+from alphaforge.model import Instrument, OrderBookDeltas
 from alphaforge_binance.common import BinanceMarket
 from alphaforge_binance.market_data import book_precisions
 
@@ -43,7 +43,7 @@ class BinanceBookSync(BookSync):
         The book's instrument (precisions come from it).
     market
         Which rule set applies.
-    max_buffer, on_invalid
+    max_buffer, on_invalid, on_deltas
         As for :class:`~alphaforge.adapters.BookSync`.
     """
 
@@ -54,12 +54,14 @@ class BinanceBookSync(BookSync):
         *,
         max_buffer: int = 10_000,
         on_invalid: Callable[[str], None] | None = None,
+        on_deltas: Callable[[OrderBookDeltas], None] | None = None,
     ) -> None:
         super().__init__(
             instrument.id,
             *book_precisions(instrument),
             max_buffer=max_buffer,
             on_invalid=on_invalid,
+            on_deltas=on_deltas,
         )
         self.market = market
 

@@ -305,8 +305,9 @@ class BinanceInstrumentProvider:
 class BinanceDataClient:
     """Public market data of Binance Spot over one combined stream connection.
 
-    Book updates are applied to :meth:`book` (a :class:`BinanceBookSync`); ``on_book`` is
-    called after every change with the sync object. Trades and quotes go to the sink.
+    Book updates are applied to :meth:`book` (a :class:`BinanceBookSync`), which hands every
+    applied change to the sink as ``OrderBookDeltas`` (a snapshot as CLEAR + ADDs); ``on_book``
+    is called after every change with the sync object. Trades, quotes and bars go to the sink.
     """
 
     def __init__(
@@ -415,7 +416,9 @@ class BinanceDataClient:
     async def subscribe_book(self, instrument_id: InstrumentId, depth: int = 0) -> None:
         """``<symbol>@depth@100ms`` + REST snapshots (``depth`` levels, default 1000)."""
         inst = self._instrument(instrument_id)
-        self._books[instrument_id] = BinanceBookSync(inst, self.config.market)
+        self._books[instrument_id] = BinanceBookSync(
+            inst, self.config.market, on_deltas=self._deliver
+        )
         self._snapshot_wanted[instrument_id] = anyio.Event()
         assert self._tg is not None
         self._tg.start_soon(self._snapshots, instrument_id, depth or 1000)
