@@ -31,9 +31,9 @@ Loopback (ours only, asyncio, everything on 127.0.0.1 in this process):
   ``on_trade`` stamps them. Latency = handler ``perf_counter_ns`` - the venue's ``perf_counter_ns``
   when it queued the frame for sending (a side table keyed by trade id; the wire format is
   untouched). p50, p99, max (us), ``sent``/``delivered`` trades and the achieved ``msg_rate``.
-  ``live_loopback_book_latency``: the same for diff-depth messages, up to the adapter's
-  ``BinanceBookSync`` having applied them (the Binance client keeps books in the adapter; no
-  deltas reach the DataEngine).
+  ``live_loopback_book_latency``: the same for diff-depth messages, up to the strategy's
+  ``on_book`` (``BinanceBookSync`` applies the diff and hands it on as ``OrderBookDeltas``; the
+  ``DataEngine`` applies those to the node's book and publishes it).
 - ``live_order_roundtrip``: resting limit buys through ``BinanceExecutionClient.submit_order``;
   ``rest_ack`` = submit -> REST answer (ACCEPTED report) returned, ``user_ack`` = submit ->
   the user-stream ``executionReport`` NEW (ACCEPTED) reaching the report sink. 5 accounts x 100
@@ -68,7 +68,6 @@ ACCOUNTS, ACCOUNTS_QUICK = 5, 1
 ORDERS_PER_ACCOUNT = 100  # Binance spot: 100 orders / 10 s per account
 WARMUP_ORDERS = 4
 CANCEL_EVERY = 25
-DEPTH_READ = 1_000  # levels per side the bench venue reads back after each step
 
 
 # -- workloads ------------------------------------------------------------------------------
@@ -295,8 +294,6 @@ def _stamped_venue(**kw: Any) -> Any:
     """A loopback venue that notes ``perf_counter_ns`` when it queues a trade / depth frame."""
     from alphaforge_binance.loopback import BinanceLoopbackVenue
 
-    from alphaforge.model import OrderSide
-
     class StampedVenue(BinanceLoopbackVenue):
         def __init__(self, **kw: Any) -> None:
             self.sent_trades: dict[int, int] = {}
@@ -309,16 +306,6 @@ def _stamped_venue(**kw: Any) -> Any:
             elif stream.endswith("@depth@100ms"):
                 self.sent_depth[data["u"]] = time.perf_counter_ns()
             super()._broadcast(stream, data)
-
-        def _snapshot_published(self) -> None:
-            # The stock venue reads 100,000 levels per side after every step (a 3.2 MB cffi
-            # buffer, ~0.3 ms): bounded here; the same result while the book is smaller.
-            sides = {s: self.engine.depth(s, DEPTH_READ) for s in (OrderSide.BUY, OrderSide.SELL)}
-            if any(len(levels) >= DEPTH_READ for levels in sides.values()):
-                super()._snapshot_published()
-                return
-            for side in (OrderSide.BUY, OrderSide.SELL):
-                self._published[side] = {lv.price: lv.visible for lv in sides[side] if lv.visible}
 
     return StampedVenue(**kw)
 
@@ -368,11 +355,11 @@ async def _loopback_latency(ctx: Any, seconds: float) -> None:
     iid = InstrumentId.from_str(IID)
 
     class LatencyProbe(Strategy):
-        """Subscribes to trades and the book; stamps every trade the venue stamped."""
+        """Subscribes to trades and the book; stamps every trade and diff the venue stamped."""
 
-        def __init__(self, sent: dict[int, int]) -> None:
+        def __init__(self, sent: dict[int, int], sent_depth: dict[int, int]) -> None:
             super().__init__(StrategyConfig(strategy_id="PROBE-001"))
-            self.sent = sent
+            self.sent, self.sent_depth = sent, sent_depth
             self.latencies: list[int] = []
 
         def on_start(self) -> None:
@@ -385,23 +372,22 @@ async def _loopback_latency(ctx: Any, seconds: float) -> None:
             if sent is not None:
                 self.latencies.append(now - sent)
 
-    book_latencies: list[int] = []
-    with _stamped_venue(seed=SEED) as venue:
-
-        def on_book(sync: Any) -> None:
+        def on_book(self, book: Any) -> None:
             now = time.perf_counter_ns()
-            sent = venue.sent_depth.get(sync.last_sequence)
+            sent = self.sent_depth.get(book.sequence)
             if sent is not None:
                 book_latencies.append(now - sent)
 
+    book_latencies: list[int] = []
+    with _stamped_venue(seed=SEED) as venue:
         cfg = _config(venue)
         rest = BinanceRest(cfg)
         provider = BinanceInstrumentProvider(rest)
-        data = BinanceDataClient(cfg, rest, provider, on_book=on_book)
+        data = BinanceDataClient(cfg, rest, provider)
         node = LiveNode(LiveNodeConfig(trader_id="BENCH-001"))
         node.add_instrument_provider(provider, [iid])
         node.add_data_client(data)
-        probe = LatencyProbe(venue.sent_trades)
+        probe = LatencyProbe(venue.sent_trades, venue.sent_depth)
         node.add_strategy(probe)
         try:
             async with node:

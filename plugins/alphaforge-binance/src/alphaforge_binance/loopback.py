@@ -312,7 +312,7 @@ class BinanceLoopbackVenue:
         self._trader_ids = {key: 10 + i for i, key in enumerate(self.api_keys)}
         self._weight_used = 0
         self._weight_bucket = -1
-        self._order_count = 0
+        self._order_times: dict[str, list[float]] = {}
         self._ws_loop: asyncio.AbstractEventLoop | None = None
         self.http = LoopbackHttpServer(self._handle_http)
         self.ws = LoopbackWsServer(self._handle_ws)
@@ -475,9 +475,12 @@ class BinanceLoopbackVenue:
 
     def _snapshot_published(self) -> None:
         for side in (OrderSide.BUY, OrderSide.SELL):
-            self._published[side] = {
-                lv.price: lv.visible for lv in self.engine.depth(side, 100_000) if lv.visible
-            }
+            # Ask for a little more than the last count (a step moves a few levels), doubling
+            # until the engine returns fewer: reading a fixed 100k levels cost ~0.5 ms a step.
+            want = len(self._published[side]) + 64
+            while len(levels := self.engine.depth(side, want)) == want:
+                want *= 2
+            self._published[side] = {lv.price: lv.visible for lv in levels if lv.visible}
 
     def _publish_book(self, now: int, ids: int) -> None:
         old = {side: dict(levels) for side, levels in self._published.items()}
@@ -753,9 +756,18 @@ class BinanceLoopbackVenue:
                 body = self._account_body(account, path)
         headers = (_JSON, *self._weight_hdr())
         if path == "/api/v3/order" and req.method == "POST":
-            headers += (("X-MBX-ORDER-COUNT-10S", str(self._order_count)),
-                        ("X-MBX-ORDER-COUNT-1D", str(self._order_count)))  # fmt: skip
+            in_10s, in_1d = self._order_counts(account)
+            headers += (("X-MBX-ORDER-COUNT-10S", str(in_10s)),
+                        ("X-MBX-ORDER-COUNT-1D", str(in_1d)))  # fmt: skip
         return HttpReply(200, json.dumps(body).encode(), headers, delay=delay)
+
+    def _order_counts(self, account: str) -> tuple[int, int]:
+        """New orders of ``account`` in the last 10 s and the last day (Binance counts per
+        account, in rolling windows)."""
+        now = time.monotonic()
+        times = self._order_times.get(account, [])
+        times[:] = [t for t in times if now - t < 86_400.0]
+        return sum(1 for t in times if now - t < 10.0), len(times)
 
     def _api_key(self, req: RecordedRequest) -> str:
         key = req.headers.get("x-mbx-apikey", "")
@@ -914,7 +926,7 @@ class BinanceLoopbackVenue:
         order.reduce_only = reduce_only
         self._orders[internal] = order
         self._by_client[(account, client_id)] = internal
-        self._order_count += 1
+        self._order_times.setdefault(account, []).append(time.monotonic())
         self.engine.submit(
             internal, side, qty, order_type=otype, price=price,
             time_in_force=TimeInForce.GTC if post_only else _TIFS[tif], post_only=post_only,
