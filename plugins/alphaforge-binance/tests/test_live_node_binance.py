@@ -1,6 +1,7 @@
 """The same Strategy API on live Binance data: a LiveNode with the Binance data client on the
-loopback venue (real sockets; asyncio and trio) hands strategies the synced order book, trades
-and quotes -- the book identical to the venue's, across a sequence gap."""
+loopback venue (real sockets; asyncio and trio) hands strategies the synced order book, trades,
+quotes and venue klines -- the book identical to the venue's across a sequence gap, each bar the
+aggregate of the trades in its window."""
 
 from __future__ import annotations
 
@@ -20,12 +21,13 @@ from alphaforge_binance.live import (
 from alphaforge_binance.loopback import BinanceLoopbackVenue
 
 from alphaforge.live import LiveNode, LiveNodeConfig
-from alphaforge.model import InstrumentId, OrderSide, QuoteTick, TradeTick
+from alphaforge.model import Bar, BarType, InstrumentId, OrderSide, QuoteTick, TradeTick
 from alphaforge.net import Backoff
 from alphaforge.trading import Strategy
 
 pytestmark = pytest.mark.anyio
 IID = InstrumentId.from_str("BTCUSDT.BINANCE")
+SECOND_BARS = BarType.from_str("BTCUSDT.BINANCE-1-SECOND-LAST-EXTERNAL")
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -44,7 +46,9 @@ class BookWatcher(Strategy):
         self.books: list[Any] = []
         self.trades: list[TradeTick] = []
         self.quotes: list[QuoteTick] = []
+        self.bars: list[Bar] = []
         self.subscribe_book(IID)
+        self.subscribe_bars(SECOND_BARS)
         self.subscribe_trades(IID)
         self.subscribe_quotes(IID)
 
@@ -56,6 +60,9 @@ class BookWatcher(Strategy):
 
     def on_quote(self, quote: QuoteTick) -> None:
         self.quotes.append(quote)
+
+    def on_bar(self, bar: Bar) -> None:
+        self.bars.append(bar)
 
 
 def levels(book: Any, side: OrderSide) -> list[tuple[int, int]]:
@@ -107,5 +114,24 @@ async def test_strategy_sees_the_venue_book(venue: BinanceLoopbackVenue) -> None
             assert sync is not None and sync.stats.invalidations >= 1
             assert strategy.trades and strategy.quotes
             assert node.health().healthy
+            # 1-second klines: trade for a while, then one more move closes the last window.
+            with anyio.fail_after(20):
+                while len(strategy.bars) < 2:
+                    venue.step(5)
+                    await anyio.sleep(0.05)
+            check_bars(strategy.bars, strategy.trades)
     finally:
         await rest.aclose()
+
+
+def check_bars(bars: list[Bar], trades: list[TradeTick]) -> None:
+    """Each closed kline is the OHLCV of the trades in its one-second window."""
+    for bar in bars:
+        assert bar.bar_type == SECOND_BARS
+        start = bar.ts_event - 1_000_000_000
+        window = [t for t in trades if start <= t.ts_event < bar.ts_event]
+        assert window, bar
+        prices = [t.price for t in window]
+        assert (bar.open, bar.close) == (prices[0], prices[-1]), bar
+        assert (bar.high, bar.low) == (max(prices), min(prices)), bar
+        assert bar.volume.as_decimal() == sum(t.size.as_decimal() for t in window), bar

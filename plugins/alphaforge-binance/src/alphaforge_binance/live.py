@@ -46,6 +46,7 @@ from alphaforge.errors import InvalidValue, NotSupported
 from alphaforge.execution.messages import CancelAllOrders, CancelOrder, ModifyOrder, SubmitOrder
 from alphaforge.model import (
     AccountId,
+    AggregationSource,
     BarType,
     ClientOrderId,
     Instrument,
@@ -77,9 +78,11 @@ from alphaforge_binance.book import BinanceBookSync
 from alphaforge_binance.common import BinanceMarket, capabilities_for, venue_for
 from alphaforge_binance.instruments import parse_exchange_info
 from alphaforge_binance.market_data import (
+    kline_interval,
     parse_book_ticker,
     parse_depth_snapshot,
     parse_depth_update,
+    parse_kline,
     parse_trade,
 )
 from alphaforge_binance.orders import (
@@ -425,8 +428,10 @@ class BinanceDataClient:
         await self._subscribe(instrument_id, "depth@100ms")
 
     async def subscribe_bars(self, bar_type: BarType) -> None:
-        """Not wired yet."""
-        raise NotSupported("binance: live kline streams are not wired yet")
+        """``<symbol>@kline_<interval>``: EXTERNAL LAST bars, delivered once closed."""
+        if bar_type.source is not AggregationSource.EXTERNAL:
+            raise NotSupported("bars", str(bar_type), "the venue streams EXTERNAL bars only")
+        await self._subscribe(bar_type.instrument_id, f"kline_{kline_interval(bar_type.spec)}")
 
     async def unsubscribe(self, instrument_id: InstrumentId) -> None:
         """Forget every stream of the instrument (the next reconnect does not resubscribe)."""
@@ -497,6 +502,10 @@ class BinanceDataClient:
                 self._deliver(parse_trade(data, inst, ts_init))
             elif kind == "bookTicker":
                 self._deliver(parse_book_ticker(data, inst, ts_init))
+            elif kind.startswith("kline_"):
+                bar = parse_kline(data, inst, ts_init)
+                if bar is not None:  # None: the bar is still open
+                    self._deliver(bar)
             else:
                 sync = self._books[iid]
                 sync.on_update(parse_depth_update(data, inst, self.config.market, ts_init))

@@ -15,8 +15,9 @@ the query string + body (-1022) and ``timestamp``/``recvWindow`` (-1021). Every 
 
 Streams: ``/ws`` (raw) and ``/stream?streams=a/b`` (combined envelope ``{"stream", "data"}``)
 with ``SUBSCRIBE``/``UNSUBSCRIBE``/``LIST_SUBSCRIPTIONS``; ``<symbol>@depth[@100ms]`` diffs with
-``U``/``u``, ``<symbol>@trade``, ``<symbol>@bookTicker``; ``/ws/<listenKey>`` is the user data
-stream (``executionReport`` on accept, fill, cancel, expiry).
+``U``/``u``, ``<symbol>@trade``, ``<symbol>@bookTicker``, ``<symbol>@kline_<interval>`` (from
+the venue's trades); ``/ws/<listenKey>`` is the user data stream (``executionReport`` on
+accept, fill, cancel, expiry).
 
 Accounts: spot ``GET /api/v3/account`` (balances: fills move base and quote, the quote
 commission is debited, open orders lock what they may spend), ``GET /api/v3/myTrades``,
@@ -306,6 +307,7 @@ class BinanceLoopbackVenue:
         self._published: dict[OrderSide, dict[int, int]] = {OrderSide.BUY: {}, OrderSide.SELL: {}}
         self._top: tuple[int, int, int, int] = (0, 0, 0, 0)
         self._trade_id = 0
+        self._klines: dict[str, dict[str, int]] = {}  # interval -> the open kline (raw values)
         self._conns: list[_Conn] = []
         self._held: list[tuple[str, str]] = []
         self._listen_keys: dict[str, str] = {}
@@ -469,9 +471,40 @@ class BinanceLoopbackVenue:
                    "p": fmt(ev.price), "q": fmt(ev.qty), "T": now,
                    "m": ev.side is OrderSide.SELL, "M": True}  # fmt: skip
             self._broadcast(f"{self.symbol.symbol.lower()}@trade", msg)
+        self._publish_klines(now, trades)
         self._publish_book(now, max(1, len(events)))
         for account, report in reports:
             self._send_user(account, report)
+
+    def _publish_klines(self, now: int, trades: list[MatchEvent]) -> None:
+        """``<symbol>@kline_<interval>`` for every interval someone streams: the open kline after
+        each move with trades, the closed one (``"x": true``) once a move falls in a later
+        window. Windows without trades are not published."""
+        sym = self.symbol.symbol
+        prefix = f"{sym.lower()}@kline_"
+        wanted = {s[len(prefix) :] for c in self._conns for s in c.streams if s.startswith(prefix)}
+        for interval in sorted(wanted):
+            ms = _KLINE_MS.get(interval[-1:], 0) * int(interval[:-1] or 0)
+            if not ms:
+                continue
+            start = now - now % ms
+            k = self._klines.get(interval)
+            if k is not None and k["t"] < start:
+                self._broadcast(prefix + interval, _kline_msg(sym, interval, k, now, closed=True))
+                del self._klines[interval]
+                k = None
+            for ev in trades:
+                if k is None:
+                    k = self._klines[interval] = {
+                        "t": start, "T": start + ms - 1, "f": ev.trade_id, "o": ev.price,
+                        "h": ev.price, "l": ev.price, "v": 0, "q": 0, "n": 0,
+                    }  # fmt: skip
+                k["L"], k["c"], k["n"] = ev.trade_id, ev.price, k["n"] + 1
+                k["h"], k["l"] = max(k["h"], ev.price), min(k["l"], ev.price)
+                k["v"] += ev.qty
+                k["q"] += ev.qty * ev.price // _SCALE
+            if trades and k is not None:
+                self._broadcast(prefix + interval, _kline_msg(sym, interval, k, now, closed=False))
 
     def _snapshot_published(self) -> None:
         for side in (OrderSide.BUY, OrderSide.SELL):
@@ -1341,6 +1374,20 @@ class BinanceLoopbackVenue:
             "updateTime": o.update_ms, "isWorking": True, "workingTime": o.time_ms,
             "origQuoteOrderQty": fmt(0), "selfTradePreventionMode": "NONE",
         }  # fmt: skip
+
+
+_KLINE_MS: Final = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def _kline_msg(
+    symbol: str, interval: str, k: Mapping[str, int], now: int, *, closed: bool
+) -> dict[str, Any]:
+    """A ``kline`` stream event as Binance sends it."""
+    body = {"t": k["t"], "T": k["T"], "s": symbol, "i": interval, "f": k["f"], "L": k["L"],
+            "o": fmt(k["o"]), "c": fmt(k["c"]), "h": fmt(k["h"]), "l": fmt(k["l"]),
+            "v": fmt(k["v"]), "n": k["n"], "x": closed, "q": fmt(k["q"]), "V": "0.00000000",
+            "Q": "0.00000000", "B": "0"}  # fmt: skip
+    return {"e": "kline", "E": now, "s": symbol, "k": body}
 
 
 def _wrap(conn: _Conn, stream: str, text: str) -> str:

@@ -38,7 +38,7 @@ from alphaforge.adapters.parsing import (
     parse_quantity,
     raw_at,
 )
-from alphaforge.errors import InvalidValue
+from alphaforge.errors import InvalidValue, NotSupported
 from alphaforge.model import (
     AggressorSide,
     Bar,
@@ -164,6 +164,23 @@ def bar_spec_from_interval(interval: object) -> BarSpecification:
     if unit is None or not step.isdigit() or int(step) <= 0:
         raise InvalidValue("kline.i", interval, "must be <n>s, <n>m, <n>h or <n>d")
     return BarSpecification(int(step), unit, PriceType.LAST)
+
+
+KLINE_INTERVALS: Final = frozenset(
+    {"1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d"}
+)
+"""The fixed-length kline intervals Binance streams (``1w`` and ``1M`` are calendar-based)."""
+
+
+def kline_interval(spec: BarSpecification) -> str:
+    """``1-MINUTE-LAST`` -> ``"1m"``; ``NotSupported`` for what Binance does not stream."""
+    units = {unit: letter for letter, unit in _INTERVAL_UNITS.items()}
+    interval = f"{spec.step}{units.get(spec.aggregation, '?')}"
+    if spec.price_type is not PriceType.LAST or interval not in KLINE_INTERVALS:
+        raise NotSupported(
+            "bars", str(spec), f"Binance klines are LAST bars of {sorted(KLINE_INTERVALS)}"
+        )
+    return interval
 
 
 def parse_kline(msg: object, instrument: Instrument, ts_init: int = 0) -> Bar | None:
