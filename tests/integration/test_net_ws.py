@@ -253,3 +253,25 @@ async def test_subscribe_while_connected_sends_now_and_is_replayed() -> None:
         (1, "early"),
         (1, "late"),
     ]
+
+
+@pytest.mark.anyio
+async def test_closing_as_the_venue_closes_is_clean() -> None:
+    # The venue says goodbye and closes (Binance after listenKeyExpired) while the client is
+    # leaving: whichever close lands first, exiting must neither raise nor hang.
+    async def handler(peer: WsPeer) -> None:
+        await peer.recv()
+        await peer.send(json.dumps({"stream": "s", "seq": 0}))
+        await peer.conn.close()
+
+    with LoopbackWsServer(handler) as server:
+        cfg = WebSocketConfig(server.url, backoff=Backoff(base=5.0, cap=5.0), ping_interval=None)
+        for delay in (0.0, 0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05) * 2:
+            with anyio.fail_after(10):
+                async with ReconnectingWebSocket(
+                    cfg, [_sub("s")], decoder=json.loads, router=_route
+                ) as ws:
+                    async for _ in ws:
+                        break
+                    await anyio.sleep(delay)
+            assert ws.state is ConnectionState.CLOSED

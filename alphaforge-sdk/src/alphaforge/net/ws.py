@@ -22,7 +22,7 @@ import anyio.abc
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from websockets.client import ClientProtocol
-from websockets.exceptions import InvalidHandshake, InvalidURI
+from websockets.exceptions import InvalidHandshake, InvalidState, InvalidURI
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.protocol import State
@@ -341,20 +341,25 @@ class ReconnectingWebSocket:
         if tg is None:
             return None
         conn = self._conn
-        if conn is not None:
-            with anyio.move_on_after(1.0, shield=True):
-                try:
+        try:
+            if conn is not None and conn.protocol.state is State.OPEN:
+                with (
+                    anyio.move_on_after(1.0, shield=True),
+                    # The venue may close it first (e.g. Binance after listenKeyExpired).
+                    contextlib.suppress(InvalidState, anyio.BrokenResourceError,
+                                        anyio.ClosedResourceError, OSError),
+                ):  # fmt: skip
                     conn.protocol.send_close(1000)
                     await conn.flush()
-                except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-                    pass
-        tg.cancel_scope.cancel()
-        try:
-            return await tg.__aexit__(exc_type, exc, tb)
-        finally:
-            self._set_state(ConnectionState.CLOSED)
-            if self._recv is not None:
-                self._recv.close()
+        finally:  # whatever happened, the task group is exited in this task
+            tg.cancel_scope.cancel()
+            try:
+                suppress = await tg.__aexit__(exc_type, exc, tb)
+            finally:
+                self._set_state(ConnectionState.CLOSED)
+                if self._recv is not None:
+                    self._recv.close()
+        return suppress
 
     def __aiter__(self) -> ReconnectingWebSocket:
         return self

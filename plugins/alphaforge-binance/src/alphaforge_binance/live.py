@@ -57,7 +57,6 @@ from alphaforge.model import (
 from alphaforge.model.enums import OrderStatus
 from alphaforge.model.identifiers import VenueOrderId
 from alphaforge.net import (
-    ConnectionState,
     ErrorClassifier,
     HttpClientConfig,
     NetError,
@@ -539,7 +538,6 @@ class BinanceExecutionClient:
         self._ws: ReconnectingWebSocket | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._renew = anyio.Event()
-        self._closed_by_venue = False
         self._listen_key: str | None = None
         self._past_connects = 0
         self._replacing: dict[ClientOrderId, VenueOrderId] = {}
@@ -647,7 +645,6 @@ class BinanceExecutionClient:
                 router=lambda _m: "user", on_error=self.errors.append,
             )  # fmt: skip
             self._renew = anyio.Event()
-            self._closed_by_venue = False
             async with ws:
                 self._ws = ws
                 with anyio.move_on_after(self.config.request_timeout):
@@ -659,12 +656,6 @@ class BinanceExecutionClient:
                     tg.start_soon(self._consume, ws)
                     await self._renew.wait()
                     tg.cancel_scope.cancel()
-                if self._closed_by_venue:
-                    # Binance closes the stream after listenKeyExpired: let that close land
-                    # before ours, rather than racing it.
-                    with anyio.move_on_after(1.0):
-                        while ws.state is ConnectionState.CONNECTED:
-                            await anyio.sleep(0.01)
             self._past_connects += ws.stats.connects
             self._ws = None
 
@@ -699,7 +690,6 @@ class BinanceExecutionClient:
             data.get("e") == "listenKeyExpired" or data.get("code") == -1125
         ):
             _log.warning("%s: listenKey expired: creating a new one", self.venue)
-            self._closed_by_venue = True
             self._renew.set()
             return
         try:
