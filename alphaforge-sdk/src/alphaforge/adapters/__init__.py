@@ -5,8 +5,8 @@
   :class:`DataClient`, :class:`ExecutionClient` and :class:`Adapter` protocols;
 - :mod:`~alphaforge.adapters.book_sync` -- :class:`BookSync`: invalid book -> buffer ->
   resync from snapshot, enforced here for every venue;
-- :mod:`~alphaforge.adapters.reports` -- :class:`OrderReport` / :class:`FillReport` and
-  :func:`order_events`;
+- :mod:`~alphaforge.adapters.reports` -- :class:`OrderReport` / :class:`FillReport`,
+  :func:`order_events`, and the account's :class:`AccountReport` / :class:`PositionReport`;
 - :mod:`~alphaforge.adapters.parsing` -- exact, field-naming parse helpers.
 
 See ``docs/adapters.md``.
@@ -44,10 +44,18 @@ if TYPE_CHECKING:
         MarketData,
         ReportSink,
     )
-    from alphaforge.adapters.reports import FillReport, OrderReport, ReportKind, order_events
+    from alphaforge.adapters.reports import (
+        AccountReport,
+        FillReport,
+        OrderReport,
+        PositionReport,
+        ReportKind,
+        order_events,
+    )
 
 # Resolved on first use: a plugin declaring its capabilities does not load books or clients.
 _EXPORTS: dict[str, str] = {
+    "AccountReport": "alphaforge.adapters.reports",
     "Adapter": "alphaforge.adapters.clients",
     "AuthScheme": "alphaforge.adapters.capabilities",
     "BookIntegrity": "alphaforge.adapters.capabilities",
@@ -66,6 +74,7 @@ _EXPORTS: dict[str, str] = {
     "MarketData": "alphaforge.adapters.clients",
     "MarketDataKind": "alphaforge.adapters.capabilities",
     "OrderReport": "alphaforge.adapters.reports",
+    "PositionReport": "alphaforge.adapters.reports",
     "ReportKind": "alphaforge.adapters.reports",
     "ReportSink": "alphaforge.adapters.clients",
     "SyncResult": "alphaforge.adapters.book_sync",
@@ -75,6 +84,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "AccountReport",
     "Adapter",
     "AuthScheme",
     "BookIntegrity",
@@ -93,6 +103,7 @@ __all__ = [
     "MarketData",
     "MarketDataKind",
     "OrderReport",
+    "PositionReport",
     "ReportKind",
     "ReportSink",
     "SyncResult",
