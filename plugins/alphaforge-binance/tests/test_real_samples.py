@@ -4,6 +4,7 @@ and the docs-derived REST / user-stream payloads. Skipped when the shared data i
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +171,43 @@ def test_exchange_info_samples(binance_data: Path) -> None:
         BinanceMarket.USDM,
     )
     assert {type(i).__name__ for i in fut} == {"PerpetualContract", "FuturesContract"}
+
+
+def test_account_samples(binance_data: Path) -> None:
+    from alphaforge_binance.orders import (
+        parse_account_update,
+        parse_spot_account,
+        parse_usdm_account,
+    )
+
+    from alphaforge.portfolio import AccountType
+
+    rest, ws = binance_data / "rest", binance_data / "ws"
+    for path in (rest / "spot" / "account_response.json",
+                 rest / "py_http_responses" / "http_spot_wallet_account.json"):  # fmt: skip
+        body = load(path)
+        spot = parse_spot_account(body, ACCOUNT)
+        assert spot.account_type is AccountType.CASH
+        nonzero = [b for b in body["balances"] if float(b["free"]) or float(b["locked"])]
+        assert len(spot.balances) == len(nonzero) > 0, path.name
+        for balance, row in zip(spot.balances, nonzero, strict=True):
+            assert balance.free.as_decimal() == Decimal(row["free"]), row
+            assert balance.locked.as_decimal() == Decimal(row["locked"]), row
+    usdm_account = AccountId("BINANCE_USDM-001")
+    btc = generic("BTCUSDT", BinanceMarket.USDM)
+    futures = parse_usdm_account(
+        load(rest / "futures" / "balance.json"), load(rest / "futures" / "position_risk.json"),
+        {"BTCUSDT": btc}, usdm_account,
+    )  # fmt: skip
+    assert futures.account_type is AccountType.MARGIN
+    assert [str(b.total) for b in futures.balances] == ["122.12345678 USDT"]
+    (position,) = futures.positions
+    assert position.instrument_id == btc.id and position.signed_qty == Decimal("0.001")
+    assert position.entry_px == Decimal("50000")
+    # Hedge mode: the LONG 20 and SHORT -10 legs of one symbol net to 10.
+    balances, positions = parse_account_update(
+        load(ws / "futures_user_data" / "account_update.json"), {"BTCUSDT": btc}, usdm_account
+    )
+    assert [str(b.total) for b in balances] == ["122624.12345678 USDT"]
+    net = positions[btc.id]
+    assert net is not None and net.signed_qty == Decimal("10")
