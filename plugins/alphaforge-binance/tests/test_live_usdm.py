@@ -174,6 +174,7 @@ async def test_usdm_orders_positions_and_account(
         assert {f.trade_id for r in fills for f in r.fills} == stream_ids
     finally:
         await exe.disconnect()
+    assert venue.listen_keys == 0  # released on disconnect
 
 
 def ed25519_pair() -> tuple[str, str]:
@@ -244,6 +245,7 @@ async def test_spot_ed25519_account_fills_keepalive_and_cancel_replace() -> None
         finally:
             await exe.disconnect()
             await rest.aclose()
+        assert venue.listen_keys == 0  # released on disconnect
         # a wrong Ed25519 key is refused by the venue (-1022)
         other, _ = ed25519_pair()
         bad = BinanceRest(config(venue, BinanceMarket.SPOT, api_key=Secret("ed-key"),

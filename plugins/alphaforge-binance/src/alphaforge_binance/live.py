@@ -611,12 +611,20 @@ class BinanceExecutionClient:
             raise
 
     async def disconnect(self) -> None:
-        """Close the user stream (idempotent)."""
+        """Close the user stream and release its listenKey (idempotent)."""
         tg, self._tg = self._tg, None
         if tg is None:
             return
         tg.cancel_scope.cancel()
         await tg.__aexit__(None, None, None)
+        key, self._listen_key = self._listen_key, None
+        if key is not None:  # best effort: an unreleased key expires after 60 minutes anyway
+            params = {"listenKey": key} if self.config.spot else {}
+            with anyio.move_on_after(self.config.request_timeout), contextlib.suppress(NetError):
+                await self._rest.http.request(
+                    "DELETE", self._path("listen_key"), params=params,
+                    headers=self._key_header(), idempotent=True,
+                )  # fmt: skip
 
     def _key_header(self) -> dict[str, str]:
         if self.config.api_key is None:

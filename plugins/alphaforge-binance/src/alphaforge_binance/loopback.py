@@ -1019,6 +1019,12 @@ class BinanceLoopbackVenue:
                 self._push(conn, json.dumps(event))
                 self._push(conn, _DROP)
 
+    @property
+    def listen_keys(self) -> int:
+        """How many listenKeys are live."""
+        with self._lock:
+            return len(self._listen_keys)
+
     def expire_listen_keys(self) -> int:
         """Expire every listen key now (as Binance does 60 minutes after the last keepalive):
         user streams get ``listenKeyExpired`` and are closed; returns how many keys."""
