@@ -476,6 +476,28 @@ async def test_cash_account_reconciles_balances_only(anyio_backend: str) -> None
         assert bridge.external_positions == {} and bridge.position_mismatches == {}
 
 
+@pytest.mark.anyio
+async def test_streamed_balance_changes_apply_between_passes(anyio_backend: str) -> None:
+    venue = InTestVenue("ok")
+    node, _ = make_node(venue)
+    async with node:
+        account = node.portfolio.account(ACCOUNT)
+        assert account is not None and account.balance_total(USDT) == Money("1000.00", USDT)
+        assert venue.sink is not None
+        queries = venue.account_queries
+        zero, now = Money("0", USDT), Money("990.50", USDT)
+        # the user stream reports the changed asset only: applied at once, no query needed
+        venue.sink(AccountReport(account_id=ACCOUNT, account_type=AccountType.MARGIN,
+                                 balances=(AccountBalance(now, zero, now),)))  # fmt: skip
+        assert account.balance_total(USDT) == now
+        assert venue.account_queries == queries
+        # another account's report is not ours: ignored
+        other = AccountId("OTHER-001")
+        venue.sink(AccountReport(account_id=other, account_type=AccountType.MARGIN,
+                                 balances=(AccountBalance(zero, zero, zero),)))  # fmt: skip
+        assert account.balance_total(USDT) == now
+
+
 def test_account_report_refuses_bad_values() -> None:
     from alphaforge.errors import InvalidValue
 

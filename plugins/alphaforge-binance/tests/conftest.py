@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from alphaforge.adapters import AccountReport, OrderReport
+
 REPO = Path(__file__).resolve().parents[3]
 SHARED_DATA = Path(os.environ.get("ALPHAFORGE_SHARED_DATA", REPO.parent / "shared" / "data"))
 
@@ -25,3 +27,22 @@ def binance_data(shared_data: Path) -> Path:
     if not path.is_dir():
         pytest.skip(f"no Binance samples at {path}")
     return path
+
+
+class UserStream:
+    """An execution client's report sink that keeps order and account reports apart."""
+
+    def __init__(self) -> None:
+        self.orders: list[OrderReport] = []
+        self.accounts: list[AccountReport] = []
+
+    def __call__(self, report: OrderReport | AccountReport) -> None:
+        if isinstance(report, AccountReport):
+            self.accounts.append(report)
+        else:
+            self.orders.append(report)
+
+
+@pytest.fixture
+def user_stream() -> UserStream:
+    return UserStream()

@@ -24,7 +24,7 @@ from alphaforge_binance.loopback import BinanceLoopbackVenue
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from alphaforge.adapters import OrderReport, ReportKind
+from alphaforge.adapters import ReportKind
 from alphaforge.config import Secret
 from alphaforge.errors import NotSupported
 from alphaforge.execution.messages import ModifyOrder, SubmitOrder
@@ -121,13 +121,13 @@ async def test_usdm_book_sync_follows_pu(venue: BinanceLoopbackVenue, rest: Bina
 
 
 async def test_usdm_orders_positions_and_account(
-    venue: BinanceLoopbackVenue, rest: BinanceRest
+    venue: BinanceLoopbackVenue, rest: BinanceRest, user_stream: Any
 ) -> None:
     provider = BinanceInstrumentProvider(rest)
     (inst,) = await provider.load_all()
     exe = BinanceExecutionClient(config(venue, BinanceMarket.USDM), rest, provider, ACCOUNT)
-    reports: list[OrderReport] = []
-    await exe.connect(reports.append)
+    await exe.connect(user_stream)
+    reports = user_stream.orders
     try:
         await wait_for(lambda: venue.subscribers("user") == 1)
         px = price_below_ask(venue, 50)
@@ -160,6 +160,10 @@ async def test_usdm_orders_positions_and_account(
         assert position.signed_qty == Decimal(qty) and position.entry_px == Decimal(entry)
         (usdt,) = state.balances
         assert usdt.total.as_decimal() == Decimal(venue.balance("USDT"))
+        # ACCOUNT_UPDATE streamed the wallet balance as it changed
+        streamed = user_stream.accounts[-1]
+        assert streamed.account_type is AccountType.MARGIN
+        assert streamed.balances[0].total == usdt.total
         assert usdt.locked.raw > 0  # margin of the position and the resting order
         # reduce-only sell closes it
         await exe.submit_order(submit("U-4", OrderSide.SELL, "0.02000", None, inst.id,
@@ -189,7 +193,9 @@ def ed25519_pair() -> tuple[str, str]:
     return private, public
 
 
-async def test_spot_ed25519_account_fills_keepalive_and_cancel_replace() -> None:
+async def test_spot_ed25519_account_fills_keepalive_and_cancel_replace(
+    user_stream: Any,
+) -> None:
     private, public = ed25519_pair()
     with BinanceLoopbackVenue(seed=3, api_keys={"ed-key": public}) as venue:
         cfg = config(venue, BinanceMarket.SPOT, api_key=Secret("ed-key"),
@@ -199,8 +205,8 @@ async def test_spot_ed25519_account_fills_keepalive_and_cancel_replace() -> None
         provider = BinanceInstrumentProvider(rest)
         (inst,) = await provider.load_all()
         exe = BinanceExecutionClient(cfg, rest, provider, SPOT_ACCOUNT)
-        reports: list[OrderReport] = []
-        await exe.connect(reports.append)
+        await exe.connect(user_stream)
+        reports = user_stream.orders
         try:
             await wait_for(lambda: venue.subscribers("user") == 1)
             before = await exe.account_state()
@@ -211,6 +217,11 @@ async def test_spot_ed25519_account_fills_keepalive_and_cancel_replace() -> None
             after = {b.currency.code: b for b in (await exe.account_state()).balances}
             assert after["BTC"].total.as_decimal() == Decimal("10.01")
             assert after["USDT"].total.as_decimal() == Decimal(venue.balance("USDT"))
+            # outboundAccountPosition streamed both changed assets after each fill
+            await wait_for(lambda: bool(user_stream.accounts))
+            streamed = {b.currency.code: b for b in user_stream.accounts[-1].balances}
+            assert streamed.keys() == {"BTC", "USDT"}
+            assert all(streamed[c] == after[c] for c in streamed)
             fills = await exe.fills_since(inst.id, 0)
             assert [r.client_order_id for r in fills] == [ClientOrderId("S-1")] * len(fills)
             assert fills[-1].filled_qty == Quantity("0.01000")

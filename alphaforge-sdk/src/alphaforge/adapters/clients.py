@@ -65,8 +65,9 @@ MarketData = Union[TradeTick, QuoteTick, Bar, OrderBookDeltas]  # noqa: UP007 (3
 DataSink = Callable[[MarketData], None]
 """Where a data client delivers market data (the live data engine, on its event loop)."""
 
-ReportSink = Callable[[OrderReport], None]
-"""Where an execution client delivers user-stream reports (the live execution engine)."""
+ReportSink = Callable[[Union[OrderReport, AccountReport]], None]  # noqa: UP007 (3.10 alias)
+"""Where an execution client delivers user-stream reports (the live execution engine): order
+reports, and balance changes as an :class:`AccountReport` of the assets that changed."""
 
 
 @runtime_checkable

@@ -26,7 +26,9 @@ The framework rule (enforced here, not by adapters)
   :attr:`LiveExecutionClient.external_positions`, left alone); a different quantity is a
   mismatch (logged, recorded in :attr:`LiveExecutionClient.position_mismatches`). The node's
   positions are never rewritten from the venue's figures: they come from fills, which carry
-  the prices and commissions a position's PnL needs.
+  the prices and commissions a position's PnL needs. Between passes, balance changes the user
+  stream reports (an :class:`~alphaforge.adapters.AccountReport` through the report sink) are
+  applied as they come; positions are compared at the passes.
 """
 
 from __future__ import annotations
@@ -365,9 +367,13 @@ class LiveExecutionClient:
 
     # -- reports -------------------------------------------------------------------------------
 
-    def on_report(self, report: OrderReport) -> None:
+    def on_report(self, report: OrderReport | AccountReport) -> None:
         """Apply one venue report (the adapter's report sink; idempotent)."""
         self.stats.reports += 1
+        if type(report) is AccountReport:
+            self._apply_balances(report)
+            return
+        assert type(report) is OrderReport
         order = self._own_order(report)
         if order is None:
             self._external(report)
@@ -549,11 +555,18 @@ class LiveExecutionClient:
             )
         self.account = report
         self.stats.account_snapshots += 1
-        if report.balances:
-            self._process(report.to_state(ts_init=self._clock.timestamp_ns()))
+        self._apply_balances(report)
         if report.account_type is AccountType.MARGIN:
             self._reconcile_positions(report)
         return report
+
+    def _apply_balances(self, report: AccountReport) -> None:
+        """The venue's balances of ``report``'s assets become the node account's (others stay)."""
+        if report.account_id != self.account_id:
+            _log.warning("%s: account report for %s ignored", self.venue, report.account_id)
+            return
+        if report.balances:
+            self._process(report.to_state(ts_init=self._clock.timestamp_ns()))
 
     def _node_positions(self) -> dict[InstrumentId, Decimal]:
         """The node's net open quantity per instrument of this venue."""

@@ -40,6 +40,7 @@ import attrs
 
 from alphaforge.adapters import Capabilities, OrderReport
 from alphaforge.adapters.clients import DataSink, ReportSink
+from alphaforge.adapters.parsing import ms_to_ns
 from alphaforge.adapters.reports import AccountReport, PositionReport, ReportKind
 from alphaforge.config import Secret
 from alphaforge.errors import InvalidValue, NotSupported
@@ -73,6 +74,7 @@ from alphaforge.net import (
 )
 from alphaforge.net.backoff import Backoff
 from alphaforge.net.signing import Ed25519Signer, SignableRequest
+from alphaforge.portfolio import AccountType
 from alphaforge_binance.book import BinanceBookSync
 from alphaforge_binance.common import BinanceMarket, capabilities_for, venue_for
 from alphaforge_binance.instruments import parse_exchange_info
@@ -86,6 +88,7 @@ from alphaforge_binance.market_data import (
 )
 from alphaforge_binance.orders import (
     encode_new_order,
+    parse_account_position,
     parse_account_trades,
     parse_account_update,
     parse_order_response,
@@ -700,9 +703,11 @@ class BinanceExecutionClient:
             _log.warning("%s: listenKey expired: creating a new one", self.venue)
             self._renew.set()
             return
+        event = data.get("e") if isinstance(data, dict) else None
+        report: OrderReport | AccountReport | None
         try:
-            if isinstance(data, dict) and data.get("e") == "ACCOUNT_UPDATE":
-                _, positions = parse_account_update(
+            if event == "ACCOUNT_UPDATE":
+                balances, positions = parse_account_update(
                     data, self._instruments.by_symbol(), self._account_id
                 )
                 for iid, position in positions.items():
@@ -710,13 +715,19 @@ class BinanceExecutionClient:
                         self.stream_positions.pop(iid, None)
                     else:
                         self.stream_positions[iid] = position
-                return
-            report = parse_user_event(data, self._instruments.by_symbol(), self._account_id)
+                report = AccountReport(
+                    account_id=self._account_id, account_type=AccountType.MARGIN,
+                    balances=balances, ts_event=ms_to_ns(data["T"], "ACCOUNT_UPDATE.T"),
+                )  # fmt: skip
+            elif event == "outboundAccountPosition":
+                report = parse_account_position(data, self._account_id)
+            else:
+                report = parse_user_event(data, self._instruments.by_symbol(), self._account_id)
+                if report is not None:
+                    report = self._replaced(report)
         except InvalidValue as exc:
             self.errors.append(exc)
             return
-        if report is not None:
-            report = self._replaced(report)
         if report is not None and self._sink is not None:
             self._sink(report)
 

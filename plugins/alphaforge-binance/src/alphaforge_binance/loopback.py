@@ -1100,8 +1100,11 @@ class BinanceLoopbackVenue:
                         "marginAsset": quote, "positionSide": "BOTH", "buyer": buy,
                         "maker": ev.liquidity.name == "MAKER"})  # fmt: skip
         self._my_trades[account].append(row)
-        if self.market == "spot":
-            return []
+        if self.market == "spot":  # the changed assets, free and locked
+            locked = self._locked(account)
+            rows = [{"a": a, "f": fmt(balances.get(a, 0) - locked.get(a, 0)),
+                     "l": fmt(locked.get(a, 0))} for a in (base, quote)]  # fmt: skip
+            return [(account, {"e": "outboundAccountPosition", "E": now, "u": now, "B": rows})]
         pos, entry = self._positions[account]
         update = {
             "e": "ACCOUNT_UPDATE", "E": now, "T": now,

@@ -552,6 +552,27 @@ def parse_spot_account(
     )  # fmt: skip
 
 
+def parse_account_position(msg: object, account_id: AccountId) -> AccountReport:
+    """A spot ``outboundAccountPosition`` (the assets a change touched) as a partial report."""
+    m = unwrap(msg, "outboundAccountPosition")
+    if m.get("e") != "outboundAccountPosition":
+        raise InvalidValue("outboundAccountPosition.e", m.get("e"), "expected it")
+    rows = field(m, "B", "outboundAccountPosition")
+    if not isinstance(rows, list):
+        raise InvalidValue("outboundAccountPosition.B", rows, "must be a list")
+    balances = []
+    for i, row in enumerate(rows):
+        path = f"outboundAccountPosition.B[{i}]"
+        r = as_mapping(row, path)
+        free = _decimal(field(r, "f", path), f"{path}.f")
+        locked = _decimal(field(r, "l", path), f"{path}.l")
+        balances.append(_balance(field(r, "a", path), str(free + locked), r["f"], path))
+    return AccountReport(
+        account_id=account_id, account_type=AccountType.CASH, balances=tuple(balances),
+        ts_event=ms_to_ns(field(m, "E", "outboundAccountPosition"), "outboundAccountPosition.E"),
+    )  # fmt: skip
+
+
 def parse_usdm_account(
     balances: object,
     positions: object,
