@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from alphaforge.testing.strategies import StrategyConformance
+from alphaforge.testing import StrategyConformance
 
 
 class TestEmaCross(StrategyConformance):

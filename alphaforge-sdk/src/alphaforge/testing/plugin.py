@@ -35,6 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_ROWS] = {}
 
 
+@pytest.hookimpl(trylast=True)  # after -k / -m deselection: deselected checks are not listed
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         marker = item.get_closest_marker(MARKER)
