@@ -101,6 +101,11 @@ def raw_at(text: object, precision: int, path: str, *, signed: bool = False) -> 
     """
     if type(text) is not str or not 0 < len(text) <= _MAX_TEXT or not text.isascii():
         raise InvalidValue(path, text, "must be a decimal string")
+    whole, dot, frac = text.partition(".")
+    # Fast path: exactly ``precision`` decimals (venues print fixed widths), <= 18 digits.
+    fixed = len(frac) == precision > 0 and len(whole) <= 18 - precision
+    if fixed and whole.isdigit() and frac.isdigit():
+        return int(whole + frac)
     body = text
     negative = False
     if text[0] == "-":

@@ -229,9 +229,10 @@ def _levels(value: object, instrument: Instrument, path: str) -> tuple[Level, ..
     for i, level in enumerate(value):
         if not isinstance(level, list) or len(level) < 2:
             raise InvalidValue(f"{path}[{i}]", level, "must be [price, qty]")
-        out.append(
-            (raw_at(level[0], pp, f"{path}[{i}].price"), raw_at(level[1], sp, f"{path}[{i}].qty"))
-        )
+        try:  # the field path is only built on an error: levels are the hot loop
+            out.append((raw_at(level[0], pp, "price"), raw_at(level[1], sp, "qty")))
+        except InvalidValue as exc:
+            raise InvalidValue(f"{path}[{i}].{exc.field}", exc.value, exc.reason) from None
     return tuple(out)
 
 
