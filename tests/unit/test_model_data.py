@@ -69,6 +69,9 @@ def test_bar_spec_and_type_round_trip() -> None:
     )
     assert str(bt2) == "BTC-USDT.OKX-250-TICK-MID-INTERNAL"
     assert BarType.from_str(str(bt2)) == bt2
+    assert spec.duration_ns == 60_000_000_000
+    assert BarSpecification.from_str("4-HOUR-LAST").duration_ns == 4 * 3_600_000_000_000
+    assert bt2.spec.duration_ns is None  # tick bars have no fixed length
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ import numpy as np
 
 from alphaforge import _native
 from alphaforge.errors import InvalidValue
-from alphaforge.model.data import Bar, BarType
+from alphaforge.model.data import BAR_UNIT_NS, Bar, BarType
 from alphaforge.model.enums import BarAggregation, PriceType
 from alphaforge.model.values import Price, Quantity
 
@@ -34,20 +34,13 @@ _ffi, _lib = _native.ffi, _native.lib
 SAMPLE_DTYPE = _native.numpy_dtype("AfPriceSample")
 BAR_DTYPE = _native.numpy_dtype("AfBar")
 
-_NS_PER_UNIT = {
-    BarAggregation.SECOND: 1_000_000_000,
-    BarAggregation.MINUTE: 60_000_000_000,
-    BarAggregation.HOUR: 3_600_000_000_000,
-    BarAggregation.DAY: 86_400_000_000_000,
-}
-
 
 def native_kind_and_step(
     aggregation: BarAggregation, step: int, price_precision: int, size_precision: int
 ) -> tuple[int, int]:
     """The ``AF_BAR_*`` kind and raw step for a bar specification."""
-    if aggregation in _NS_PER_UNIT:
-        return _lib.AF_BAR_TIME, step * _NS_PER_UNIT[aggregation]
+    if aggregation in BAR_UNIT_NS:
+        return _lib.AF_BAR_TIME, step * BAR_UNIT_NS[aggregation]
     if aggregation is BarAggregation.TICK:
         return _lib.AF_BAR_TICK, step
     if aggregation is BarAggregation.VOLUME:

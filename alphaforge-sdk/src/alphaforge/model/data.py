@@ -284,6 +284,14 @@ _AGG_BY_NAME: Final = {a.name: a for a in BarAggregation}
 _PRICE_TYPE_BY_NAME: Final = {p.name: p for p in PriceType}
 _SOURCE_BY_NAME: Final = {s.name: s for s in AggregationSource}
 
+BAR_UNIT_NS: Final = {
+    BarAggregation.SECOND: 1_000_000_000,
+    BarAggregation.MINUTE: 60_000_000_000,
+    BarAggregation.HOUR: 3_600_000_000_000,
+    BarAggregation.DAY: 86_400_000_000_000,
+}
+"""Nanoseconds per unit of the time aggregations."""
+
 
 @attrs.frozen(slots=True)
 class BarSpecification:
@@ -311,6 +319,12 @@ class BarSpecification:
 
     def __str__(self) -> str:
         return f"{self.step}-{self.aggregation.name}-{self.price_type.name}"
+
+    @property
+    def duration_ns(self) -> int | None:
+        """A time bar's length in nanoseconds; ``None`` for tick, volume and value bars."""
+        unit = BAR_UNIT_NS.get(self.aggregation)
+        return None if unit is None else self.step * unit
 
     @classmethod
     def from_str(cls, value: str) -> BarSpecification:

@@ -37,9 +37,12 @@ Checks (stable ids ``adapter/<check>``, listed in :data:`LIVE_ADAPTER_CHECKS`):
 
 - ``live_instruments_load`` -- ``load_all``/``load``/``get``; an unknown id is refused; the
   venue's book lies on the instrument's grid.
-- ``live_book_sync`` -- snapshot + stream: the synced book equals the venue's, at its sequence.
+- ``live_book_sync`` -- snapshot + stream: the synced book equals the venue's, at its sequence,
+  and so does the book the ``OrderBookDeltas`` handed to the sink build (the node's copy).
 - ``live_trades_quotes`` -- every trade the venue prints arrives once, in order; the last quote
   is the venue's top of book.
+- ``live_bars`` -- venue bars of ``bar_spec`` (EXTERNAL), once closed: each one the OHLCV of
+  the streamed trades in its window.
 - ``live_submit_ack`` -- synchronous answer and one ``ACCEPTED`` on the user stream; the order
   is open and queryable.
 - ``live_partial_then_full_fill`` -- venue-side flow fills half, then the rest: each fill
@@ -94,13 +97,20 @@ from alphaforge.adapters import (
     OrderReport,
     ReportKind,
 )
+from alphaforge.book import OrderBook, deltas_to_array
 from alphaforge.errors import InvalidValue, NotSupported
 from alphaforge.model import (
     AccountId,
+    AggregationSource,
+    Bar,
+    BarSpecification,
+    BarType,
+    BookType,
     ClientOrderId,
     Instrument,
     InstrumentId,
     Order,
+    OrderBookDeltas,
     OrderInitialized,
     OrderSide,
     OrderStatus,
@@ -129,6 +139,7 @@ LIVE_ADAPTER_CHECKS = (
     "live_instruments_load",
     "live_book_sync",
     "live_trades_quotes",
+    "live_bars",
     "live_submit_ack",
     "live_partial_then_full_fill",
     "live_modify",
@@ -147,8 +158,9 @@ LIVE_ADAPTER_CHECKS = (
 )
 """The stable ids of the live checks, in order (``adapter/<id>``)."""
 
-Channel = Literal["trades", "quotes", "book", "user"]
-"""A stream as the kit names it: public trades, top of book, book updates, the user stream."""
+Channel = Literal["trades", "quotes", "book", "bars", "user"]
+"""A stream as the kit names it: public trades, top of book, book updates, venue bars (of
+:attr:`LiveAdapterConformance.bar_spec`), the user stream."""
 
 BookLevels = tuple[Sequence[tuple[Decimal, Decimal]], Sequence[tuple[Decimal, Decimal]]]
 """``(bids, asks)``, each ``(price, size)`` best first."""
@@ -272,8 +284,7 @@ def _levels(book: BookLevels) -> tuple[_Side, _Side]:
     return tuple(book[0]), tuple(book[1])
 
 
-def _sync_levels(sync: BookSync) -> tuple[_Side, _Side]:
-    book = sync.book
+def _book_levels(book: OrderBook) -> tuple[_Side, _Side]:
     out: list[_Side] = []
     for side in (OrderSide.BUY, OrderSide.SELL):
         prices, sizes = book.levels(side)
@@ -381,6 +392,8 @@ class LiveSession:
                 await data.subscribe_quotes(self.iid)
             elif channel == "book":
                 await data.subscribe_book(self.iid)
+            elif channel == "bars":
+                await data.subscribe_bars(self.bar_type)
         await self.subscribed(*channels)
         self._trade_mark = len(self.venue.printed_trades(self.iid))
         return data
@@ -468,9 +481,32 @@ class LiveSession:
         await self.wait_for(at_venue, f"the book to be valid at sequence "
                                       f"{venue.book_sequence(iid)}")  # fmt: skip
         sync = self.book()
-        ours, theirs = _sync_levels(sync), _levels(venue.market_book(iid))
+        ours, theirs = _book_levels(sync.book), _levels(venue.market_book(iid))
         assert ours == theirs, _book_diff(ours, theirs)
+        delivered = _book_levels(self.delivered_book())
+        assert delivered == theirs, "the OrderBookDeltas handed to the sink: " + _book_diff(
+            delivered, theirs
+        )
         return sync
+
+    def delivered_book(self) -> OrderBook:
+        """The book the ``OrderBookDeltas`` handed to the sink build (a node's DataEngine
+        keeps its copy from them)."""
+        batches = [m for m in self.market
+                   if type(m) is OrderBookDeltas and m.instrument_id == self.iid]  # fmt: skip
+        assert batches, "the data client handed no OrderBookDeltas to its sink"
+        first = batches[0].deltas[0]
+        pp, sp = first.price.precision, first.size.precision
+        book = OrderBook(self.iid, BookType.L2_MBP, pp, sp)
+        for batch in batches:
+            book.apply_batch(deltas_to_array(batch.deltas, price_precision=pp, size_precision=sp))
+        return book
+
+    @property
+    def bar_type(self) -> BarType:
+        """The EXTERNAL bars of the kit's ``bar_spec``."""
+        spec = BarSpecification.from_str(self.kit.bar_spec)
+        return BarType(self.iid, spec, AggregationSource.EXTERNAL)
 
     def client_trades(self) -> list[str]:
         """Ids of the trades the data client delivered, in order."""
@@ -627,11 +663,14 @@ class LiveAdapterConformance:
         The account the execution client trades on.
     wait_timeout
         Bound of every wait (seconds).
+    bar_spec
+        The (shortest) bar the venue streams, checked by ``live_bars``.
     """
 
     adapter_name: ClassVar[str | None] = None
     account_id: ClassVar[str] = "CONFORMANCE-001"
     wait_timeout: ClassVar[float] = 10.0
+    bar_spec: ClassVar[str] = "1-SECOND-LAST"
 
     # -- fixtures ------------------------------------------------------------------------------
 
@@ -1068,6 +1107,41 @@ class LiveAdapterConformance:
             s.move_book(3)
             await s.book_synced()  # tolerated or resynced: either way the venue's book
             await s.trades_exact()
+
+    @live_check("live_bars")
+    @pytest.mark.anyio
+    async def test_live_bars(self, live_setup: LiveSetup) -> None:
+        import anyio
+
+        async with self.session(live_setup) as s:
+            self._requires(s.capabilities, MarketDataKind.TRADES, MarketDataKind.BARS)
+            await s.connect_data("trades", "bars")
+
+            def bars() -> list[Bar]:
+                return [b for b in s.market if type(b) is Bar and b.bar_type == s.bar_type]
+
+            # The first bar's window began before the subscription: check the ones after it.
+            length = s.bar_type.spec.duration_ns
+            assert length is not None, f"bar_spec {self.bar_spec} is not a time bar"
+            with anyio.fail_after(self.wait_timeout + 3 * length / 1e9):
+                while len(bars()) < 3:
+                    s.venue.move_market(5)
+                    await anyio.sleep(0.02)
+            trades = [t for t in s.market if type(t) is TradeTick and t.instrument_id == s.iid]
+            for bar in bars()[1:]:
+                start = bar.ts_event - length
+                window = [t for t in trades if start <= t.ts_event < bar.ts_event]
+                assert window, f"{bar}: no streamed trade in its window"
+                prices = [t.price.as_decimal() for t in window]
+                ohlc = (bar.open, bar.high, bar.low, bar.close)
+                assert tuple(p.as_decimal() for p in ohlc) == (
+                    prices[0],
+                    max(prices),
+                    min(prices),
+                    prices[-1],
+                ), f"{bar}: OHLC differs from its window's trades {prices}"
+                volume = sum(t.size.as_decimal() for t in window)
+                assert bar.volume.as_decimal() == volume, f"{bar}: volume is not {volume}"
 
     @live_check("live_garbage_frames")
     @pytest.mark.anyio

@@ -132,15 +132,20 @@ class BinanceConformanceVenue(BinanceLoopbackVenue):
     # -- observation ---------------------------------------------------------------------
 
     def stream_subscribers(self, channel: str, instrument_id: InstrumentId | None = None) -> int:
-        """Open connections receiving ``channel`` (``trades``/``quotes``/``book``/``user``)."""
+        """Open connections receiving ``channel`` (``trades``/``quotes``/``book``/``bars``/
+        ``user``)."""
         if channel == "user":
             return self.subscribers("user")
         if instrument_id is None:
             raise InvalidValue("instrument_id", None, f"channel {channel!r} needs one")
+        if channel == "bars":  # any kline interval
+            prefix = self._stream(instrument_id, "kline_")
+            with self._lock:
+                return sum(1 for c in self._conns if any(s.startswith(prefix) for s in c.streams))
         names = {"trades": ("trade",), "quotes": ("bookTicker",),
                  "book": ("depth", "depth@100ms")}.get(channel)  # fmt: skip
         if names is None:
-            raise InvalidValue("channel", channel, "must be trades, quotes, book or user")
+            raise InvalidValue("channel", channel, "must be trades, quotes, book, bars or user")
         streams = {self._stream(instrument_id, n) for n in names}
         with self._lock:
             return sum(1 for c in self._conns if c.streams & streams)
