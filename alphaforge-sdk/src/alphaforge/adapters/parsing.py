@@ -101,25 +101,20 @@ def raw_at(text: object, precision: int, path: str, *, signed: bool = False) -> 
     """
     if type(text) is not str or not 0 < len(text) <= _MAX_TEXT or not text.isascii():
         raise InvalidValue(path, text, "must be a decimal string")
-    whole, dot, frac = text.partition(".")
-    # Fast path: exactly ``precision`` decimals (venues print fixed widths), <= 18 digits.
-    fixed = len(frac) == precision > 0 and len(whole) <= 18 - precision
-    if fixed and whole.isdigit() and frac.isdigit():
-        return int(whole + frac)
-    body = text
-    negative = False
-    if text[0] == "-":
-        if not signed:
-            raise InvalidValue(path, text, "must not be negative")
-        negative, body = True, text[1:]
-    whole, dot, frac = body.partition(".")
+    negative = text[0] == "-"
+    if negative and not signed:
+        raise InvalidValue(path, text, "must not be negative")
+    whole, dot, frac = (text[1:] if negative else text).partition(".")
     if not whole.isdigit() or (dot and not frac.isdigit()):
         raise InvalidValue(path, text, "must be a decimal string")
-    if len(frac) > precision:
+    n = len(frac)
+    if n > precision:
         if frac[precision:].strip("0"):
             raise InvalidValue(path, text, f"has more than {precision} significant decimals")
-        frac = frac[:precision]
-    raw: int = int(whole + frac) * _POW10[precision - len(frac)]
+        frac, n = frac[:precision], precision
+    raw: int = int(whole + frac)
+    if n < precision:
+        raw *= _POW10[precision - n]
     if raw > INT64_MAX:
         raise InvalidValue(path, text, "does not fit int64 at this precision")
     return -raw if negative else raw
