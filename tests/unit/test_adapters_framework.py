@@ -19,9 +19,12 @@ from alphaforge.adapters import (
     order_events,
 )
 from alphaforge.adapters.parsing import ms_to_ns, raw_at, step_precision
-from alphaforge.book import OrderBook, deltas_to_array
+from alphaforge.book import OrderBook, deltas_from_array
+from alphaforge.data import MarketArray
 from alphaforge.errors import InvalidValue, NotSupported
 from alphaforge.model import (
+    F_LAST,
+    F_SNAPSHOT,
     USDT,
     AccountId,
     BookAction,
@@ -31,7 +34,6 @@ from alphaforge.model import (
     LiquiditySide,
     Money,
     OrderAccepted,
-    OrderBookDeltas,
     OrderFilled,
     OrderSide,
     OrderStatus,
@@ -133,15 +135,20 @@ def test_gap_invalidates_buffers_and_resyncs() -> None:
 
 
 def test_applied_changes_are_handed_on_as_deltas() -> None:
-    # A consumer applying only the emitted deltas keeps a book identical to the sync's own,
+    # A consumer applying only the emitted batches keeps a book identical to the sync's own,
     # through a gap and a resync (whose CLEAR wipes what the consumer held).
-    emitted: list[OrderBookDeltas] = []
+    emitted: list[MarketArray] = []
     sync = BookSync(IID, 2, 0, on_deltas=emitted.append)
     mirror = OrderBook(IID, BookType.L2_MBP, 2, 0)
 
+    def actions(batch: MarketArray) -> list[BookAction]:
+        return [BookAction(a) for a in batch.records["action"].tolist()]
+
     def same() -> bool:
         for batch in emitted:
-            mirror.apply_batch(deltas_to_array(batch.deltas, price_precision=2, size_precision=0))
+            assert batch.instrument_id == IID.value
+            assert (batch.price_precision, batch.size_precision) == (2, 0)
+            mirror.apply_batch(batch.records)
         emitted.clear()
         return all(mirror.levels(s)[i].tolist() == sync.book.levels(s)[i].tolist()
                    for s in (OrderSide.BUY, OrderSide.SELL) for i in (0, 1))  # fmt: skip
@@ -149,21 +156,26 @@ def test_applied_changes_are_handed_on_as_deltas() -> None:
     sync.on_update(upd(11, 11, bids=[(9900, 5)]))  # buffered: nothing emitted yet
     assert not emitted
     sync.on_snapshot(snap(10, [(10000, 1)], [(10100, 1)]))
-    first = emitted[0]
-    assert first.deltas[0].action is BookAction.CLEAR and first.deltas[0].is_snapshot
-    assert first.deltas[-1].is_last and len(first) == 3
-    assert emitted[1].deltas[0].action is BookAction.UPDATE  # the replayed buffer
+    first = emitted[0].records
+    assert actions(emitted[0]) == [BookAction.CLEAR, BookAction.ADD, BookAction.ADD]
+    assert all(f & F_SNAPSHOT for f in first["flags"].tolist()) and first["flags"][-1] & F_LAST
+    assert actions(emitted[1]) == [BookAction.UPDATE]  # the replayed buffer
     assert same()
     sync.on_update(upd(12, 12, asks=[(10100, 0)], bids=[(9950, 2)]))
-    assert {d.action for d in emitted[0].deltas} == {BookAction.UPDATE, BookAction.DELETE}
+    assert set(actions(emitted[0])) == {BookAction.UPDATE, BookAction.DELETE}
     assert same()
     sync.on_update(upd(14, 14, bids=[(9000, 1)]))  # gap: nothing emitted while invalid
     assert not emitted
     sync.on_snapshot(snap(13, [(9800, 3)], [(10200, 4)]))
     assert same() and sync.is_valid
     sync.on_snapshot(snap(20, [], []))  # an empty book is a lone CLEAR
-    assert [d.action for d in emitted[0].deltas] == [BookAction.CLEAR]
+    assert actions(emitted[0]) == [BookAction.CLEAR]
     assert same()
+    # the objects a deltas subscriber gets carry the same changes
+    sync.on_update(upd(21, 21, bids=[(9700, 7)]))
+    (delta,) = deltas_from_array(IID, emitted[0].records, 2, 0).deltas
+    assert (delta.action, delta.side, delta.price, delta.size) == (
+        BookAction.UPDATE, OrderSide.BUY, Price("97.00"), Quantity("7"))  # fmt: skip
 
 
 def test_prev_seq_chaining_and_overflow() -> None:

@@ -69,6 +69,7 @@ __all__ = [
     "FillEstimate",
     "OrderBook",
     "array_from_arrow",
+    "deltas_from_array",
     "deltas_to_array",
 ]
 
@@ -951,6 +952,62 @@ def deltas_to_array(
             raise InvalidValue(name, "a value", f"does not fit the record field ({exc})") from None
     return out
 
+
+def deltas_from_array(
+    instrument_id: InstrumentId,
+    records: npt.NDArray[Any],
+    price_precision: int,
+    size_precision: int,
+) -> OrderBookDeltas:
+    """A :data:`BOOK_DELTA_DTYPE` batch (at the given precisions) as model deltas: the
+    inverse of :func:`deltas_to_array`, for consumers of ``OrderBookDeltas`` objects.
+
+    Raises
+    ------
+    InvalidValue
+        An empty batch, or an action / side code outside its enum.
+    """
+    columns = (
+        records[f].tolist()
+        for f in (
+            "action",
+            "side",
+            "price",
+            "size",
+            "order_id",
+            "flags",
+            "sequence",
+            "ts_event",
+            "ts_init",
+        )
+    )
+    out = []
+    for i, (action, side, price, size, order_id, flags, seq, ts_event, ts_init) in enumerate(
+        zip(*columns, strict=True)
+    ):
+        try:
+            book_action, book_side = _ACTIONS[action], _SIDES[side]
+        except KeyError:
+            raise InvalidValue(f"records[{i}]", (action, side), "unknown action or side") from None
+        out.append(
+            OrderBookDelta(
+                instrument_id,
+                book_action,
+                book_side,
+                Price.from_raw(price, price_precision),
+                Quantity.from_raw(size, size_precision),
+                order_id,
+                flags,
+                seq,
+                ts_event,
+                ts_init,
+            )
+        )
+    return OrderBookDeltas(instrument_id, out)
+
+
+_ACTIONS: Final = {int(a): a for a in BookAction}
+_SIDES: Final = {int(s): s for s in OrderSide}
 
 _ARROW_REQUIRED: Final = ("action", "side", "price", "size")
 _ARROW_OPTIONAL: Final = ("ts_event", "ts_init", "sequence", "order_id", "flags")

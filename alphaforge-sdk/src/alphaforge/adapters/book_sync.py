@@ -40,11 +40,12 @@ import numpy as np
 
 from alphaforge.adapters.capabilities import BookIntegrity
 from alphaforge.book import BOOK_DELTA_DTYPE, OrderBook
+from alphaforge.data.arrays import MarketArray
+from alphaforge.data.schemas import DataType
 from alphaforge.errors import InvalidValue
-from alphaforge.model.data import F_LAST, F_SNAPSHOT, OrderBookDelta, OrderBookDeltas
+from alphaforge.model.data import F_LAST, F_SNAPSHOT
 from alphaforge.model.enums import BookAction, BookType, OrderSide
 from alphaforge.model.identifiers import InstrumentId
-from alphaforge.model.values import Price, Quantity
 
 __all__ = [
     "BookSnapshot",
@@ -63,11 +64,10 @@ Level = tuple[int, int]
 _ADD: Final = int(BookAction.ADD)
 _UPDATE: Final = int(BookAction.UPDATE)
 _DELETE: Final = int(BookAction.DELETE)
+_CLEAR: Final = int(BookAction.CLEAR)
 _BID: Final = int(OrderSide.BUY)
 _ASK: Final = int(OrderSide.SELL)
 _U64_MAX: Final = (1 << 64) - 1
-_ACTIONS: Final = {int(a): a for a in BookAction}
-_SIDES: Final = {int(s): s for s in OrderSide}
 
 
 def _levels(value: object) -> tuple[Level, ...]:
@@ -215,9 +215,10 @@ class BookSync:
         Called with the reason whenever the book becomes invalid (health monitor, resync
         trigger). Must not raise.
     on_deltas
-        Called with every change once applied, as :class:`~alphaforge.model.OrderBookDeltas`
-        (a snapshot as CLEAR + ADDs flagged ``F_SNAPSHOT``, an update as UPDATE / DELETEs):
-        what a live node's data engine and strategies consume. Must not raise.
+        Called with every change once applied, as one ``book_deltas``
+        :class:`~alphaforge.data.MarketArray` batch at the book's precisions (a snapshot as
+        CLEAR + ADDs flagged ``F_SNAPSHOT``, an update as UPDATE / DELETEs): what a live
+        node's data engine keeps its book from. Must not raise.
 
     Raises
     ------
@@ -236,7 +237,7 @@ class BookSync:
         *,
         max_buffer: int = 10_000,
         on_invalid: Callable[[str], None] | None = None,
-        on_deltas: Callable[[OrderBookDeltas], None] | None = None,
+        on_deltas: Callable[[MarketArray], None] | None = None,
     ) -> None:
         if type(max_buffer) is not int or max_buffer < 1:
             raise InvalidValue("max_buffer", max_buffer, "must be a positive int")
@@ -363,8 +364,10 @@ class BookSync:
         book.reset()
         if batch is not None:
             book.apply_batch(batch)
-        if self._on_deltas is not None:
-            self._on_deltas(self._deltas(batch, snapshot.sequence, snapshot.ts_event))
+        if self._on_deltas is not None:  # as one batch: CLEAR, then the levels
+            clear = [(_CLEAR, 0, 0, 0)]
+            self._on_deltas(self._deltas(_array(clear + rows, snapshot.sequence,
+                                                snapshot.ts_event, F_SNAPSHOT)))  # fmt: skip
         self.stats.snapshots += 1
         self._state, self._reason = SyncState.SYNCED, ""
         self._bridged = False
@@ -470,25 +473,10 @@ class BookSync:
         self.stats.applied += 1
         return SyncResult.APPLIED
 
-    def _deltas(self, batch: Any, snapshot_seq: int = -1, ts: int = 0) -> OrderBookDeltas:
-        """``batch`` as model deltas; a snapshot (``snapshot_seq`` >= 0) starts with CLEAR."""
-        pp, sp, iid = self._book.price_precision, self._book.size_precision, self._iid
-        out = []
-        if snapshot_seq >= 0:
-            flags = F_SNAPSHOT if batch is not None else F_SNAPSHOT | F_LAST
-            out.append(OrderBookDelta(iid, BookAction.CLEAR, OrderSide.NO_SIDE,
-                                      Price.from_raw(0, pp), Quantity.from_raw(0, sp), 0, flags,
-                                      snapshot_seq, ts, ts))  # fmt: skip
-        if batch is not None:
-            columns = (batch[f].tolist() for f in ("action", "side", "price", "size", "flags",
-                                                   "sequence", "ts_event", "ts_init"))  # fmt: skip
-            for action, side, price, size, flags, seq, ts_event, ts_init in zip(
-                *columns, strict=True
-            ):
-                out.append(OrderBookDelta(iid, _ACTIONS[action], _SIDES[side],
-                                          Price.from_raw(price, pp), Quantity.from_raw(size, sp),
-                                          0, flags, seq, ts_event, ts_init))  # fmt: skip
-        return OrderBookDeltas(iid, out)
+    def _deltas(self, batch: Any) -> MarketArray:
+        book = self._book
+        return MarketArray(DataType.BOOK_DELTAS, self._iid.value, batch, book.price_precision,
+                           book.size_precision)  # fmt: skip
 
     def _invalidate_gap(self, reason: str, *, snapshot_too_old: bool) -> None:
         if snapshot_too_old:

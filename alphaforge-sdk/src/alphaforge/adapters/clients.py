@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Protocol, Union, runtime_checkable
 from alphaforge.adapters.book_sync import BookSnapshot
 from alphaforge.adapters.capabilities import Capabilities
 from alphaforge.adapters.reports import AccountReport, OrderReport
+from alphaforge.data.arrays import MarketArray
 from alphaforge.model.data import Bar, BarType, OrderBookDeltas, QuoteTick, TradeTick
 from alphaforge.model.identifiers import AccountId, ClientOrderId, InstrumentId, Venue
 from alphaforge.model.instruments import Instrument
@@ -59,8 +60,9 @@ __all__ = [
     "ReportSink",
 ]
 
-MarketData = Union[TradeTick, QuoteTick, Bar, OrderBookDeltas]  # noqa: UP007 (3.10 alias)
-"""What a data client delivers."""
+MarketData = Union[TradeTick, QuoteTick, Bar, OrderBookDeltas, MarketArray]  # noqa: UP007
+"""What a data client delivers (book changes as ``OrderBookDeltas`` or, cheaper, a
+``book_deltas`` :class:`~alphaforge.data.MarketArray` batch, as ``BookSync`` emits them)."""
 
 DataSink = Callable[[MarketData], None]
 """Where a data client delivers market data (the live data engine, on its event loop)."""

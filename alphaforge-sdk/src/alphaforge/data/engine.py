@@ -167,6 +167,20 @@ class DataEngine:
         self._bus.publish(book_deltas_topic(deltas.instrument_id), deltas)
         self._bus.publish(book_topic(deltas.instrument_id), book)
 
+    def process_delta_batch(self, batch: MarketArray) -> None:
+        """A ``book_deltas`` batch (an adapter's ``BookSync`` output): applied to the book as
+        it is; ``OrderBookDeltas`` objects are built only for subscribers of the deltas."""
+        iid = InstrumentId.from_str(batch.instrument_id)
+        book = self.book(iid, batch.price_precision, batch.size_precision)
+        book.apply_batch(batch.records)
+        topic = book_deltas_topic(iid)
+        if self._bus.has_subscribers(topic):
+            from alphaforge.book import deltas_from_array
+
+            self._bus.publish(topic, deltas_from_array(iid, batch.records, batch.price_precision,
+                                                       batch.size_precision))  # fmt: skip
+        self._bus.publish(book_topic(iid), book)
+
     def _publish_bars(self, bar_type: BarType, aggregator: BarAggregator, records: Any) -> None:
         for bar in aggregator.to_bars(records):
             self.process_bar(bar)

@@ -40,7 +40,9 @@ from alphaforge.adapters.clients import ExecutionClient as AsyncExecutionClient
 from alphaforge.backtest.engine import parse_money
 from alphaforge.backtest.exchange import ExchangeConfig
 from alphaforge.clock import LiveClock
+from alphaforge.data.arrays import MarketArray
 from alphaforge.data.engine import DataEngine
+from alphaforge.data.schemas import DataType
 from alphaforge.errors import InvalidValue, KernelStateError
 from alphaforge.execution.messages import CancelAllOrders
 from alphaforge.execution.oms import OmsType
@@ -486,6 +488,9 @@ class LiveNode:
         elif type(data) is Bar:
             engine.process_bar(data)
             self._last_seen[(DataKind.BARS, data.bar_type)] = now
+        elif type(data) is MarketArray and data.data_type is DataType.BOOK_DELTAS:
+            engine.process_delta_batch(data)
+            self._last_seen[(DataKind.BOOK_DELTAS, InstrumentId.from_str(data.instrument_id))] = now
         elif type(data) is OrderBookDeltas:
             instrument = self.kernel.cache.instrument(data.instrument_id)
             if not isinstance(instrument, Instrument):

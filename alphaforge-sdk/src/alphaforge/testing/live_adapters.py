@@ -38,7 +38,7 @@ Checks (stable ids ``adapter/<check>``, listed in :data:`LIVE_ADAPTER_CHECKS`):
 - ``live_instruments_load`` -- ``load_all``/``load``/``get``; an unknown id is refused; the
   venue's book lies on the instrument's grid.
 - ``live_book_sync`` -- snapshot + stream: the synced book equals the venue's, at its sequence,
-  and so does the book the ``OrderBookDeltas`` handed to the sink build (the node's copy).
+  and so does the book the deltas handed to the sink build (the node's copy).
 - ``live_trades_quotes`` -- every trade the venue prints arrives once, in order; the last quote
   is the venue's top of book.
 - ``live_bars`` -- venue bars of ``bar_spec`` (EXTERNAL), once closed: each one the OHLCV of
@@ -98,6 +98,7 @@ from alphaforge.adapters import (
     ReportKind,
 )
 from alphaforge.book import OrderBook, deltas_to_array
+from alphaforge.data.arrays import MarketArray
 from alphaforge.errors import InvalidValue, NotSupported
 from alphaforge.model import (
     AccountId,
@@ -484,22 +485,30 @@ class LiveSession:
         ours, theirs = _book_levels(sync.book), _levels(venue.market_book(iid))
         assert ours == theirs, _book_diff(ours, theirs)
         delivered = _book_levels(self.delivered_book())
-        assert delivered == theirs, "the OrderBookDeltas handed to the sink: " + _book_diff(
+        assert delivered == theirs, "the book changes handed to the sink: " + _book_diff(
             delivered, theirs
         )
         return sync
 
     def delivered_book(self) -> OrderBook:
-        """The book the ``OrderBookDeltas`` handed to the sink build (a node's DataEngine
-        keeps its copy from them)."""
-        batches = [m for m in self.market
-                   if type(m) is OrderBookDeltas and m.instrument_id == self.iid]  # fmt: skip
-        assert batches, "the data client handed no OrderBookDeltas to its sink"
-        first = batches[0].deltas[0]
-        pp, sp = first.price.precision, first.size.precision
+        """The book the book changes handed to the sink build -- ``book_deltas``
+        :class:`~alphaforge.data.MarketArray` batches or ``OrderBookDeltas`` (a node's
+        DataEngine keeps its copy from them)."""
+        batches: list[Any] = []
+        for m in self.market:
+            if type(m) is OrderBookDeltas and m.instrument_id == self.iid:
+                first = m.deltas[0]
+                pp, sp = first.price.precision, first.size.precision
+                batches.append((deltas_to_array(m.deltas, price_precision=pp,
+                                                size_precision=sp), pp, sp))  # fmt: skip
+            elif type(m) is MarketArray and m.instrument_id == self.iid.value:
+                batches.append((m.records, m.price_precision, m.size_precision))
+        assert batches, "the data client handed no book changes (deltas) to its sink"
+        _, pp, sp = batches[0]
         book = OrderBook(self.iid, BookType.L2_MBP, pp, sp)
-        for batch in batches:
-            book.apply_batch(deltas_to_array(batch.deltas, price_precision=pp, size_precision=sp))
+        for records, bpp, bsp in batches:
+            assert (bpp, bsp) == (pp, sp), "book changes at changing precisions"
+            book.apply_batch(records)
         return book
 
     @property

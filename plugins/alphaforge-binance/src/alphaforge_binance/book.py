@@ -27,7 +27,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from alphaforge.adapters import BookSync, BookUpdate, Verdict
-from alphaforge.model import Instrument, OrderBookDeltas
+from alphaforge.data import MarketArray
+from alphaforge.model import Instrument
 from alphaforge_binance.common import BinanceMarket
 from alphaforge_binance.market_data import book_precisions
 
@@ -54,7 +55,7 @@ class BinanceBookSync(BookSync):
         *,
         max_buffer: int = 10_000,
         on_invalid: Callable[[str], None] | None = None,
-        on_deltas: Callable[[OrderBookDeltas], None] | None = None,
+        on_deltas: Callable[[MarketArray], None] | None = None,
     ) -> None:
         super().__init__(
             instrument.id,
