@@ -21,7 +21,16 @@ from alphaforge_binance.live import (
 from alphaforge_binance.loopback import BinanceLoopbackVenue
 
 from alphaforge.live import LiveNode, LiveNodeConfig
-from alphaforge.model import Bar, BarType, InstrumentId, OrderSide, QuoteTick, TradeTick
+from alphaforge.model import (
+    Bar,
+    BarType,
+    BookAction,
+    InstrumentId,
+    OrderBookDeltas,
+    OrderSide,
+    QuoteTick,
+    TradeTick,
+)
 from alphaforge.net import Backoff
 from alphaforge.trading import Strategy
 
@@ -47,7 +56,9 @@ class BookWatcher(Strategy):
         self.trades: list[TradeTick] = []
         self.quotes: list[QuoteTick] = []
         self.bars: list[Bar] = []
+        self.deltas: list[OrderBookDeltas] = []
         self.subscribe_book(IID)
+        self.subscribe_book_deltas(IID)
         self.subscribe_bars(SECOND_BARS)
         self.subscribe_trades(IID)
         self.subscribe_quotes(IID)
@@ -63,6 +74,9 @@ class BookWatcher(Strategy):
 
     def on_bar(self, bar: Bar) -> None:
         self.bars.append(bar)
+
+    def on_book_deltas(self, deltas: OrderBookDeltas) -> None:
+        self.deltas.append(deltas)
 
 
 def levels(book: Any, side: OrderSide) -> list[tuple[int, int]]:
@@ -112,6 +126,9 @@ async def test_strategy_sees_the_venue_book(venue: BinanceLoopbackVenue) -> None
             await wait_for(node_book_matches)
             sync = client.book(IID)
             assert sync is not None and sync.stats.invalidations >= 1
+            # deltas subscribers get the same changes as objects, the resync's CLEAR included
+            assert strategy.deltas[-1].sequence == venue.last_update_id
+            assert any(d.deltas[0].action is BookAction.CLEAR for d in strategy.deltas[1:])
             assert strategy.trades and strategy.quotes
             assert node.health().healthy
             # 1-second klines: trade for a while, then one more move closes the last window.
