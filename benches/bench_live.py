@@ -22,27 +22,25 @@ on the same bytes):
 - ``binance_parse_trade_<source>``: text -> ``json.loads`` -> ``parse_trade`` -> ``TradeTick``;
   nautilus: ``BinanceSpotTradeMsg`` decoder -> ``parse_to_trade_tick``.
 
-Loopback (ours only, asyncio, everything on 127.0.0.1 in this process):
+Loopback (ours only, asyncio, everything on 127.0.0.1):
 
-- ``live_loopback_latency``: :class:`~alphaforge_binance.loopback.BinanceLoopbackVenue` steps its
-  scripted market on a fixed schedule of 800 steps/s (measured: ~725 diff-depth + ~260 trade
-  messages/s, ``msg_rate``) for 8 s (2 s with ``--quick``); the real ``BinanceDataClient`` receives
-  them over the websocket, the ``LiveNode`` hands trades to its ``DataEngine`` and a ``Strategy``'s
-  ``on_trade`` stamps them. Latency = handler ``perf_counter_ns`` - the venue's ``perf_counter_ns``
-  when it queued the frame for sending (a side table keyed by trade id; the wire format is
-  untouched). p50, p99, max (us), ``sent``/``delivered`` trades and the achieved ``msg_rate``.
-  ``live_loopback_book_latency``: the same for diff-depth messages, up to the strategy's
-  ``on_book`` (``BinanceBookSync`` applies the diff and hands it on as ``OrderBookDeltas``; the
-  ``DataEngine`` applies those to the node's book and publishes it).
+- ``live_loopback_latency``: ``alphaforge binance-loopback`` runs the loopback venue in a child
+  process (its own GIL, as a real venue) stepping its scripted market 800 times a second (~990
+  messages/s: ~720 diff-depth + ~270 trades, ``msg_rate``) for 8 s after a 1 s warm-up (2 s with
+  ``--quick``); the real ``BinanceDataClient`` receives them over the websocket, the
+  ``LiveNode`` hands trades to its ``DataEngine`` and a ``Strategy``'s ``on_trade`` notes them.
+  Latency = handler ``perf_counter_ns`` - the venue's ``perf_counter_ns`` when it queued the
+  frame (its ``--stamps`` file, keyed by trade id; CLOCK_MONOTONIC is system-wide on Linux).
+  p50, p99, max (us), ``sent``/``delivered`` in the window. ``live_loopback_book_latency``: the
+  same for diff-depth events, up to the strategy's ``on_book`` (``BinanceBookSync`` applies the
+  diff and hands it on as a native batch; the ``DataEngine`` applies it to the node's book).
 - ``live_order_roundtrip``: resting limit buys through ``BinanceExecutionClient.submit_order``;
   ``rest_ack`` = submit -> REST answer (ACCEPTED report) returned, ``user_ack`` = submit ->
   the user-stream ``executionReport`` NEW (ACCEPTED) reaching the report sink. 5 accounts x 100
   orders (first 4 per account are warm-up), cancelled by ``DELETE openOrders`` every 25: the
   client honours Binance's 100 orders / 10 s per account, so a fresh venue and account serve
-  each 100.
-
-The venue shares the process (and the GIL) with the client, so the loopback figures include the
-venue's own Python work; they are an upper bound of the client-side cost, not network figures.
+  each 100. This venue runs in the benchmark's process, so these figures include its own
+  Python work under the same GIL: an upper bound of the client-side cost.
 """
 
 from __future__ import annotations
@@ -51,6 +49,7 @@ import gc
 import gzip
 import json
 import random
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -290,26 +289,6 @@ def _nt_parse(ctx: Any, source: str, snapshot: str, depth: list[str], trades: li
 # -- loopback -------------------------------------------------------------------------------
 
 
-def _stamped_venue(**kw: Any) -> Any:
-    """A loopback venue that notes ``perf_counter_ns`` when it queues a trade / depth frame."""
-    from alphaforge_binance.loopback import BinanceLoopbackVenue
-
-    class StampedVenue(BinanceLoopbackVenue):
-        def __init__(self, **kw: Any) -> None:
-            self.sent_trades: dict[int, int] = {}
-            self.sent_depth: dict[int, int] = {}
-            super().__init__(**kw)
-
-        def _broadcast(self, stream: str, data: Any) -> None:
-            if stream.endswith("@trade"):
-                self.sent_trades[data["t"]] = time.perf_counter_ns()
-            elif stream.endswith("@depth@100ms"):
-                self.sent_depth[data["u"]] = time.perf_counter_ns()
-            super()._broadcast(stream, data)
-
-    return StampedVenue(**kw)
-
-
 def _config(venue: Any, key: str | None = None, secret: str | None = None) -> Any:
     from alphaforge_binance import BinanceMarket
     from alphaforge_binance.live import BinanceConfig, BinanceEndpoints
@@ -333,18 +312,34 @@ async def _wait_for(cond: Callable[[], bool], what: str, timeout: float = 10.0) 
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-def _drive(venue: Any, rate: int, seconds: float) -> float:
-    """Step the venue at ``rate`` steps/s on a fixed schedule (late steps catch up)."""
-    start = time.perf_counter()
-    for i in range(int(rate * seconds)):
-        delay = start + i / rate - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        venue.step()
-    return time.perf_counter() - start
+class _VenueProcess:
+    """``alphaforge binance-loopback`` in a child process (its own GIL, as a real venue), moving
+    its market ``rate`` times a second for ``seconds``; on exit it writes when it queued each
+    trade and depth event (``perf_counter_ns``: CLOCK_MONOTONIC, system-wide on Linux)."""
+
+    def __init__(self, rate: int, seconds: float, stamps: Path) -> None:
+        self.stamps = stamps
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "alphaforge", "binance-loopback", "--rest-port", "0",
+             "--ws-port", "0", "--rate", str(rate), "--duration", str(seconds),
+             "--seed", str(SEED), "--stamps", str(stamps)],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        urls = json.loads(self.proc.stdout.readline())
+        self.rest_url, self.ws_url = urls["rest_url"], urls["ws_url"]
+
+    def sent(self) -> tuple[dict[int, int], dict[int, int]]:
+        """Wait for the venue to finish; ``(trade id -> ns, depth u -> ns)``."""
+        self.proc.wait(timeout=120)
+        data = json.loads(self.stamps.read_text())
+        return ({int(k): v for k, v in data["trades"].items()},
+                {int(k): v for k, v in data["depth"].items()})  # fmt: skip
 
 
 async def _loopback_latency(ctx: Any, seconds: float) -> None:
+    import tempfile
+
     import anyio
     from alphaforge_binance.live import BinanceDataClient, BinanceInstrumentProvider, BinanceRest
 
@@ -353,33 +348,28 @@ async def _loopback_latency(ctx: Any, seconds: float) -> None:
     from alphaforge.trading import Strategy, StrategyConfig
 
     iid = InstrumentId.from_str(IID)
+    got_trades: dict[int, int] = {}
+    got_depth: dict[int, int] = {}
 
     class LatencyProbe(Strategy):
-        """Subscribes to trades and the book; stamps every trade and diff the venue stamped."""
+        """Notes when each trade and each book change reaches the strategy."""
 
-        def __init__(self, sent: dict[int, int], sent_depth: dict[int, int]) -> None:
+        def __init__(self) -> None:
             super().__init__(StrategyConfig(strategy_id="PROBE-001"))
-            self.sent, self.sent_depth = sent, sent_depth
-            self.latencies: list[int] = []
 
         def on_start(self) -> None:
             self.subscribe_trades(iid)
             self.subscribe_book(iid)
 
         def on_trade(self, trade: TradeTick) -> None:
-            now = time.perf_counter_ns()
-            sent = self.sent.get(int(trade.trade_id.value))
-            if sent is not None:
-                self.latencies.append(now - sent)
+            got_trades[int(trade.trade_id.value)] = time.perf_counter_ns()
 
         def on_book(self, book: Any) -> None:
-            now = time.perf_counter_ns()
-            sent = self.sent_depth.get(book.sequence)
-            if sent is not None:
-                book_latencies.append(now - sent)
+            got_depth[book.sequence] = time.perf_counter_ns()
 
-    book_latencies: list[int] = []
-    with _stamped_venue(seed=SEED) as venue:
+    warmup = 1.0
+    with tempfile.TemporaryDirectory() as tmp:
+        venue = _VenueProcess(STEP_RATE, seconds + warmup + 2.0, Path(tmp) / "stamps.json")
         cfg = _config(venue)
         rest = BinanceRest(cfg)
         provider = BinanceInstrumentProvider(rest)
@@ -387,49 +377,31 @@ async def _loopback_latency(ctx: Any, seconds: float) -> None:
         node = LiveNode(LiveNodeConfig(trader_id="BENCH-001"))
         node.add_instrument_provider(provider, [iid])
         node.add_data_client(data)
-        probe = LatencyProbe(venue.sent_trades, venue.sent_depth)
-        node.add_strategy(probe)
+        node.add_strategy(LatencyProbe())
         try:
             async with node:
-                await _wait_for(
-                    lambda: (
-                        venue.subscribers("btcusdt@trade") == 1
-                        and venue.subscribers("btcusdt@depth@100ms") == 1
-                    ),
-                    "the subscriptions",
-                )
-                venue.step(20)  # the book buffers a diff, fetches its snapshot and syncs
                 await _wait_for(lambda: (s := data.book(iid)) is not None and s.is_valid, "sync")
-                await anyio.to_thread.run_sync(_drive, venue, STEP_RATE, 0.5)  # warm-up
-                await anyio.sleep(0.2)
-                venue.sent_trades.clear()
-                venue.sent_depth.clear()
-                probe.latencies.clear()
-                book_latencies.clear()
-                elapsed = await anyio.to_thread.run_sync(_drive, venue, STEP_RATE, seconds)
-                await _wait_for(
-                    lambda: (
-                        len(probe.latencies) >= len(venue.sent_trades)
-                        and len(book_latencies) >= len(venue.sent_depth)
-                    ),
-                    "every message to arrive",
-                    timeout=3.0,
-                )
+                start = time.perf_counter_ns() + int(warmup * 1e9)
+                sent_trades, sent_depth = await anyio.to_thread.run_sync(venue.sent)
+                sync = data.book(iid)
+                if sync is None or sync.stats.invalidations:
+                    raise RuntimeError("the client's book lost sync during the run")
         finally:
             await rest.aclose()
-        sync = data.book(iid)
-        if sync is None or not sync.is_valid or sync.stats.invalidations:
-            raise RuntimeError("the client's book lost sync during the run")
-    sent, depth_sent = len(venue.sent_trades), len(venue.sent_depth)
-    name = "live_loopback_latency"
-    _pcts(ctx, name, probe.latencies)
-    ctx.record(name, "alphaforge", "sent", sent, "trades")
-    ctx.record(name, "alphaforge", "delivered", len(probe.latencies), "trades")
-    ctx.record(name, "alphaforge", "msg_rate", (sent + depth_sent) / elapsed, "msgs/s")
-    book = "live_loopback_book_latency"
-    _pcts(ctx, book, book_latencies)
-    ctx.record(book, "alphaforge", "sent", depth_sent, "diffs")
-    ctx.record(book, "alphaforge", "delivered", len(book_latencies), "diffs")
+    # The window: after the warm-up, until shortly before the venue stopped (its last frames
+    # may die with its sockets).
+    end = max([*sent_trades.values(), *sent_depth.values()]) - 200_000_000
+    for name, sent, got, unit in (("live_loopback_latency", sent_trades, got_trades, "trades"),
+                                  ("live_loopback_book_latency", sent_depth, got_depth,
+                                   "diffs")):  # fmt: skip
+        window = {k: ns for k, ns in sent.items() if start <= ns <= end}
+        latencies = [got[k] - ns for k, ns in window.items() if k in got]
+        _pcts(ctx, name, latencies)
+        ctx.record(name, "alphaforge", "sent", len(window), unit)
+        ctx.record(name, "alphaforge", "delivered", len(latencies), unit)
+    span = (end - start) / 1e9
+    msgs = sum(start <= ns <= end for sent in (sent_trades, sent_depth) for ns in sent.values())
+    ctx.record("live_loopback_latency", "alphaforge", "msg_rate", msgs / span, "msgs/s")
 
 
 def _order(coid: str, inst_id: Any, price: str) -> Any:

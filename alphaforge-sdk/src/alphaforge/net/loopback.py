@@ -159,6 +159,10 @@ class LoopbackHttpServer:
                 out.append(f"Content-Length: {len(reply.body)}")
                 writer.write(("\r\n".join(out) + "\r\n\r\n").encode("latin-1") + reply.body)
                 await writer.drain()
+        except asyncio.CancelledError:
+            # The server is stopping. Ending normally keeps asyncio's stream callback from
+            # logging the cancelled handler task as an error.
+            return
         finally:
             writer.close()
 

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 __all__ = ["loopback_command"]
 
@@ -34,6 +35,31 @@ def _port(text: str) -> int:
     return value
 
 
+def _venue_class() -> Any:
+    from alphaforge_binance.loopback import BinanceLoopbackVenue
+
+    return BinanceLoopbackVenue
+
+
+def _stamped_venue(**kw: Any) -> Any:
+    """A venue that notes ``perf_counter_ns`` when it queues each trade / depth event."""
+
+    class StampedVenue(_venue_class()):  # type: ignore[misc]
+        def __init__(self, **kw: Any) -> None:
+            self.sent_trades: dict[int, int] = {}
+            self.sent_depth: dict[int, int] = {}
+            super().__init__(**kw)
+
+        def _broadcast(self, stream: str, data: Any) -> None:
+            if stream.endswith("@trade"):
+                self.sent_trades[data["t"]] = time.perf_counter_ns()
+            elif stream.endswith("@depth@100ms"):
+                self.sent_depth[data["u"]] = time.perf_counter_ns()
+            super()._broadcast(stream, data)
+
+    return StampedVenue(**kw)
+
+
 def loopback_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     """The CLI command (registered through ``alphaforge_register_cli``)."""
     parser.add_argument("--rest-port", type=_port, default=18081, help="0: any free port")
@@ -41,11 +67,14 @@ def loopback_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Name
     parser.add_argument("--rate", type=_positive, default=20.0, help="market moves per second")
     parser.add_argument("--seed", type=int, default=7, help="seed of the scripted market")
     parser.add_argument("--duration", type=_positive, help="stop after this many seconds")
+    parser.add_argument(
+        "--stamps", metavar="PATH",
+        help="on exit, write when (time.perf_counter_ns) each trade and depth event was queued "
+             "for sending, as JSON (latency benchmarks: the clock is system-wide on Linux)",
+    )  # fmt: skip
 
     def run(args: argparse.Namespace) -> int:
-        from alphaforge_binance.loopback import BinanceLoopbackVenue
-
-        venue = BinanceLoopbackVenue(seed=args.seed)
+        venue = _stamped_venue(seed=args.seed) if args.stamps else _venue_class()(seed=args.seed)
         venue.http.port, venue.ws.port = args.rest_port, args.ws_port
         stop = threading.Event()
 
@@ -72,6 +101,9 @@ def loopback_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Name
                 stop.wait(max(0.0, start + moves / args.rate - time.monotonic()))
         finally:
             venue.__exit__(None, None, None)
+        if args.stamps:
+            with open(args.stamps, "w", encoding="utf-8") as out:
+                json.dump({"trades": venue.sent_trades, "depth": venue.sent_depth}, out)
         print(json.dumps({"moves": moves, "last_update_id": venue.last_update_id}), flush=True)
         return 0
 
