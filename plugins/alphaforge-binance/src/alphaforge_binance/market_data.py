@@ -48,7 +48,6 @@ from alphaforge.model import (
     Instrument,
     PriceType,
     QuoteTick,
-    TradeId,
     TradeTick,
 )
 from alphaforge_binance.common import BinanceMarket
@@ -110,12 +109,16 @@ def parse_trade(msg: object, instrument: Instrument, ts_init: int = 0) -> TradeT
     if "isBuyerMaker" in m:  # REST /api/v3/trades, /fapi/v1/trades row
         m = {"p": m.get("price"), "q": m.get("qty"), "t": m.get("id"), "T": m.get("time"),
              "m": m.get("isBuyerMaker")}  # fmt: skip
-    return TradeTick(
+    pp, sp = instrument.price_precision, instrument.size_precision
+    # Raw integers straight into the tick (every field is validated here): the hot path.
+    return TradeTick.from_raw(
         instrument.id,
-        parse_price(field(m, "p", "trade"), instrument.price_precision, "trade.p"),
-        parse_quantity(field(m, "q", "trade"), instrument.size_precision, "trade.q"),
+        raw_at(field(m, "p", "trade"), pp, "trade.p"),
+        raw_at(field(m, "q", "trade"), sp, "trade.q"),
+        pp,
+        sp,
         _aggressor(m, "trade"),
-        TradeId(str(as_int(field(m, "t", "trade"), "trade.t"))),
+        str(as_int(field(m, "t", "trade"), "trade.t")),
         ms_to_ns(field(m, "T", "trade"), "trade.T"),
         ts_init,
     )
@@ -125,12 +128,15 @@ def parse_agg_trade(msg: object, instrument: Instrument, ts_init: int = 0) -> Tr
     """An ``aggTrade`` stream event (or a REST ``/aggTrades`` row) as a trade tick."""
     m = _event(msg, "aggTrade")
     _check_symbol(m, instrument, "aggTrade")
-    return TradeTick(
+    pp, sp = instrument.price_precision, instrument.size_precision
+    return TradeTick.from_raw(
         instrument.id,
-        parse_price(field(m, "p", "aggTrade"), instrument.price_precision, "aggTrade.p"),
-        parse_quantity(field(m, "q", "aggTrade"), instrument.size_precision, "aggTrade.q"),
+        raw_at(field(m, "p", "aggTrade"), pp, "aggTrade.p"),
+        raw_at(field(m, "q", "aggTrade"), sp, "aggTrade.q"),
+        pp,
+        sp,
         _aggressor(m, "aggTrade"),
-        TradeId(str(as_int(field(m, "a", "aggTrade"), "aggTrade.a"))),
+        str(as_int(field(m, "a", "aggTrade"), "aggTrade.a")),
         ms_to_ns(field(m, "T", "aggTrade"), "aggTrade.T"),
         ts_init,
     )
@@ -145,12 +151,14 @@ def parse_book_ticker(msg: object, instrument: Instrument, ts_init: int = 0) -> 
              "A": m.get("askQty"), "T": m.get("time")}  # fmt: skip
     pp, sp = instrument.price_precision, instrument.size_precision
     ts = m.get("T") or m.get("E")
-    return QuoteTick(
+    return QuoteTick.from_raw(
         instrument.id,
-        parse_price(field(m, "b", "bookTicker"), pp, "bookTicker.b"),
-        parse_price(field(m, "a", "bookTicker"), pp, "bookTicker.a"),
-        parse_quantity(field(m, "B", "bookTicker"), sp, "bookTicker.B"),
-        parse_quantity(field(m, "A", "bookTicker"), sp, "bookTicker.A"),
+        raw_at(field(m, "b", "bookTicker"), pp, "bookTicker.b"),
+        raw_at(field(m, "a", "bookTicker"), pp, "bookTicker.a"),
+        raw_at(field(m, "B", "bookTicker"), sp, "bookTicker.B"),
+        raw_at(field(m, "A", "bookTicker"), sp, "bookTicker.A"),
+        pp,
+        sp,
         ms_to_ns(ts, "bookTicker.T") if ts is not None else ts_init,
         ts_init,
     )
