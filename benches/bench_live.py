@@ -12,14 +12,14 @@ Parsing workload (``<source>`` in the record name says which one ran):
 Records (msgs/s, median of repeats; impl ``alphaforge`` and, when importable, ``nautilus_trader``
 on the same bytes):
 
-- ``binance_parse_depth_<source>``: text -> ``json.loads`` (the data client's decoder) ->
+- ``binance_parse_depth_<source>``: text -> ``decode_frame`` (the data client's orjson decoder) ->
   :func:`~alphaforge_binance.parse_depth_update` -> ``BookUpdate``. nautilus: its data client's
   ``msgspec.json.Decoder(BinanceOrderBookMsg)`` -> ``parse_to_order_book_deltas``.
 - ``binance_parse_depth_apply_<source>``: the same, then applied as the live client does, through
   :class:`~alphaforge_binance.BinanceBookSync` (sequence checks + native book) after the snapshot
   (untimed). Only the diffs after the snapshot. nautilus: ``OrderBook.apply_deltas`` (no
   sequence checks).
-- ``binance_parse_trade_<source>``: text -> ``json.loads`` -> ``parse_trade`` -> ``TradeTick``;
+- ``binance_parse_trade_<source>``: text -> ``decode_frame`` -> ``parse_trade`` -> ``TradeTick``;
   nautilus: ``BinanceSpotTradeMsg`` decoder -> ``parse_to_trade_tick``.
 
 Loopback (ours only, asyncio, everything on 127.0.0.1):
@@ -200,8 +200,9 @@ def _af_parse(ctx: Any, source: str, snapshot: str, depth: list[str], trades: li
         parse_depth_update,
         parse_trade,
     )
+    from alphaforge_binance.live import decode_frame
 
-    inst, spot, loads = _instrument(), BinanceMarket.SPOT, json.loads
+    inst, spot, loads = _instrument(), BinanceMarket.SPOT, decode_frame
 
     def parse_depth(_: Any) -> None:
         for text in depth:

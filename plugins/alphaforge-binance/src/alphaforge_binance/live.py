@@ -37,6 +37,7 @@ from typing import Any, Final, Literal
 import anyio
 import anyio.abc
 import attrs
+import orjson
 
 from alphaforge.adapters import Capabilities, OrderReport
 from alphaforge.adapters.clients import DataSink, ReportSink
@@ -106,6 +107,10 @@ __all__ = [
     "BinanceInstrumentProvider",
     "BinanceRest",
 ]
+
+
+decode_frame: Final = orjson.loads
+"""Decodes a websocket frame: orjson, ~4x json.loads on Binance's small events."""
 
 _log = logging.getLogger("alphaforge_binance")
 
@@ -367,7 +372,7 @@ class BinanceDataClient:
                               backoff=self.config.ws_backoff,
                               ping_interval=self.config.ws_ping_interval)  # fmt: skip
         self._ws = ReconnectingWebSocket(
-            cfg, decoder=json.loads, on_error=self._report_error,
+            cfg, decoder=decode_frame, on_error=self._report_error,
             router=lambda m: m.get("stream") if isinstance(m, dict) else None,
         )  # fmt: skip
         tg = anyio.create_task_group()
@@ -652,7 +657,7 @@ class BinanceExecutionClient:
                                   backoff=self.config.ws_backoff,
                                   ping_interval=self.config.ws_ping_interval)  # fmt: skip
             ws = ReconnectingWebSocket(
-                cfg, [Subscription("user", lambda: [])], decoder=json.loads,
+                cfg, [Subscription("user", lambda: [])], decoder=decode_frame,
                 router=lambda _m: "user", on_error=self.errors.append,
             )  # fmt: skip
             self._renew = anyio.Event()
