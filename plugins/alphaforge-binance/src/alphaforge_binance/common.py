@@ -47,18 +47,18 @@ SPOT_CAPABILITIES: Final = Capabilities(
     time_in_force={TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK},
     post_only=True,  # LIMIT_MAKER
     reduce_only=False,
-    iceberg=True,  # icebergQty
+    iceberg=False,  # the venue has icebergQty; the adapter sends no display quantity yet
     amend=False,  # only keep-priority quantity decreases; not a general modify
     cancel_replace=True,
     batch_submit=False,
     batch_cancel=True,  # DELETE /api/v3/openOrders
-    ws_order_entry=True,
+    ws_order_entry=False,  # the venue has WebSocket order entry; the adapter uses REST
     book_integrity={BookIntegrity.SEQUENCE},
     user_stream=True,
     testnet=True,
     instrument_kinds={InstrumentKind.SPOT},
     market_data=_MARKET_DATA,
-    auth={AuthScheme.HMAC_SHA256, AuthScheme.ED25519, AuthScheme.RSA},
+    auth={AuthScheme.HMAC_SHA256, AuthScheme.ED25519},  # RSA keys: not yet
 )
 """Binance Spot as declared to the engines and the conformance kit."""
 
@@ -78,15 +78,15 @@ USDM_CAPABILITIES: Final = Capabilities(
     iceberg=False,
     amend=True,  # PUT /fapi/v1/order (LIMIT price and quantity)
     cancel_replace=False,
-    batch_submit=True,  # POST /fapi/v1/batchOrders
+    batch_submit=False,  # the venue has POST /fapi/v1/batchOrders; the adapter sends one by one
     batch_cancel=True,  # DELETE /fapi/v1/allOpenOrders
-    ws_order_entry=True,
+    ws_order_entry=False,  # the venue has WebSocket order entry; the adapter uses REST
     book_integrity={BookIntegrity.SEQUENCE},
     user_stream=True,
     testnet=True,
     instrument_kinds={InstrumentKind.PERPETUAL, InstrumentKind.FUTURE},
     market_data=_MARKET_DATA,
-    auth={AuthScheme.HMAC_SHA256, AuthScheme.ED25519, AuthScheme.RSA},
+    auth={AuthScheme.HMAC_SHA256, AuthScheme.ED25519},  # RSA keys: not yet
 )
 """Binance USD-M futures as declared to the engines and the conformance kit."""
 
