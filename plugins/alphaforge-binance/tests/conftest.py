@@ -13,6 +13,12 @@ REPO = Path(__file__).resolve().parents[3]
 SHARED_DATA = Path(os.environ.get("ALPHAFORGE_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Every async test runs on both anyio backends."""
+    return str(request.param)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The team's real payload samples; tests skip when they are absent."""

@@ -40,11 +40,6 @@ pytestmark = pytest.mark.anyio
 ACCOUNT = AccountId("BINANCE-001")
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 def venue() -> Iterator[BinanceLoopbackVenue]:
     with BinanceLoopbackVenue(seed=11) as v:

@@ -39,11 +39,6 @@ IID = InstrumentId.from_str("BTCUSDT.BINANCE")
 SECOND_BARS = BarType.from_str("BTCUSDT.BINANCE-1-SECOND-LAST-EXTERNAL")
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 def venue() -> Iterator[BinanceLoopbackVenue]:
     with BinanceLoopbackVenue(seed=23) as v:

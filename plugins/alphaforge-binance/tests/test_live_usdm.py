@@ -48,11 +48,6 @@ ACCOUNT = AccountId("BINANCE_USDM-001")
 SPOT_ACCOUNT = AccountId("BINANCE-001")
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 def venue() -> Iterator[BinanceLoopbackVenue]:
     with BinanceLoopbackVenue(seed=5, market="usdm") as v:
