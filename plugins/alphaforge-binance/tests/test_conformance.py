@@ -15,12 +15,14 @@ from alphaforge_binance import (
     BinanceBookSync,
     BinanceMarket,
     encode_new_order,
+    parse_account_position,
     parse_agg_trade,
     parse_book_ticker,
     parse_depth_snapshot,
     parse_depth_update,
     parse_exchange_info,
     parse_execution_report,
+    parse_kline,
     parse_trade,
 )
 
@@ -117,6 +119,8 @@ class _Binance(AdapterConformance):
             lambda f: parse_depth_snapshot(f, inst),
             lambda f: parse_exchange_info(f, self.market),
             lambda f: parse_execution_report(f, inst, _ACCOUNT),
+            lambda f: parse_account_position(f, _ACCOUNT),
+            lambda f: parse_kline(f, inst),
         ]
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from alphaforge_binance.instruments import parse_exchange_info, parse_symbol
     from alphaforge_binance.market_data import (
         bar_spec_from_interval,
+        kline_interval,
         parse_agg_trade,
         parse_book_ticker,
         parse_depth_snapshot,
@@ -34,9 +35,13 @@ if TYPE_CHECKING:
     )
     from alphaforge_binance.orders import (
         encode_new_order,
+        parse_account_position,
+        parse_account_update,
         parse_execution_report,
         parse_order_response,
         parse_order_trade_update,
+        parse_spot_account,
+        parse_usdm_account,
         parse_user_event,
     )
 
@@ -52,6 +57,9 @@ _EXPORTS: dict[str, str] = {
     "bar_spec_from_interval": "alphaforge_binance.market_data",
     "capabilities_for": "alphaforge_binance.common",
     "encode_new_order": "alphaforge_binance.orders",
+    "kline_interval": "alphaforge_binance.market_data",
+    "parse_account_position": "alphaforge_binance.orders",
+    "parse_account_update": "alphaforge_binance.orders",
     "parse_agg_trade": "alphaforge_binance.market_data",
     "parse_book_ticker": "alphaforge_binance.market_data",
     "parse_depth_snapshot": "alphaforge_binance.market_data",
@@ -61,8 +69,10 @@ _EXPORTS: dict[str, str] = {
     "parse_kline": "alphaforge_binance.market_data",
     "parse_order_response": "alphaforge_binance.orders",
     "parse_order_trade_update": "alphaforge_binance.orders",
+    "parse_spot_account": "alphaforge_binance.orders",
     "parse_symbol": "alphaforge_binance.instruments",
     "parse_trade": "alphaforge_binance.market_data",
+    "parse_usdm_account": "alphaforge_binance.orders",
     "parse_user_event": "alphaforge_binance.orders",
     "unwrap": "alphaforge_binance.market_data",
     "venue_for": "alphaforge_binance.common",
@@ -81,6 +91,9 @@ __all__ = [
     "bar_spec_from_interval",
     "capabilities_for",
     "encode_new_order",
+    "kline_interval",
+    "parse_account_position",
+    "parse_account_update",
     "parse_agg_trade",
     "parse_book_ticker",
     "parse_depth_snapshot",
@@ -90,8 +103,10 @@ __all__ = [
     "parse_kline",
     "parse_order_response",
     "parse_order_trade_update",
+    "parse_spot_account",
     "parse_symbol",
     "parse_trade",
+    "parse_usdm_account",
     "parse_user_event",
     "unwrap",
     "venue_for",

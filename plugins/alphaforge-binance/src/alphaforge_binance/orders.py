@@ -529,25 +529,34 @@ def _balance(asset: object, total: object, free: object, path: str) -> AccountBa
     )
 
 
+def _free_locked(
+    rows: object, path: str, keys: tuple[str, str, str], *, nonzero_only: bool
+) -> tuple[AccountBalance, ...]:
+    """Spot ``[{asset, free, locked}]`` rows (named by ``keys``) as balances."""
+    if not isinstance(rows, list):
+        raise InvalidValue(path, rows, "must be a list")
+    asset_key, free_key, locked_key = keys
+    out = []
+    for i, row in enumerate(rows):
+        at = f"{path}[{i}]"
+        r = as_mapping(row, at)
+        free = _decimal(field(r, free_key, at), f"{at}.{free_key}")
+        locked = _decimal(field(r, locked_key, at), f"{at}.{locked_key}")
+        if free or locked or not nonzero_only:
+            out.append(_balance(field(r, asset_key, at), str(free + locked), r[free_key], at))
+    return tuple(out)
+
+
 def parse_spot_account(
     payload: object, account_id: AccountId, *, ts_init: int = 0
 ) -> AccountReport:
     """``GET /api/v3/account``: every asset with a non-zero balance (total = free + locked)."""
     m = as_mapping(payload, "account")
-    rows = field(m, "balances", "account")
-    if not isinstance(rows, list):
-        raise InvalidValue("account.balances", rows, "must be a list")
-    balances = []
-    for i, row in enumerate(rows):
-        path = f"account.balances[{i}]"
-        r = as_mapping(row, path)
-        free = _decimal(field(r, "free", path), f"{path}.free")
-        locked = _decimal(field(r, "locked", path), f"{path}.locked")
-        if free or locked:
-            balances.append(_balance(r["asset"], str(free + locked), r["free"], path))
+    balances = _free_locked(field(m, "balances", "account"), "account.balances",
+                            ("asset", "free", "locked"), nonzero_only=True)  # fmt: skip
     ts = m.get("updateTime")
     return AccountReport(
-        account_id=account_id, account_type=AccountType.CASH, balances=tuple(balances),
+        account_id=account_id, account_type=AccountType.CASH, balances=balances,
         ts_event=ms_to_ns(ts, "account.updateTime") if ts else ts_init,
     )  # fmt: skip
 
@@ -558,17 +567,9 @@ def parse_account_position(msg: object, account_id: AccountId) -> AccountReport:
     if m.get("e") != "outboundAccountPosition":
         raise InvalidValue("outboundAccountPosition.e", m.get("e"), "expected it")
     rows = field(m, "B", "outboundAccountPosition")
-    if not isinstance(rows, list):
-        raise InvalidValue("outboundAccountPosition.B", rows, "must be a list")
-    balances = []
-    for i, row in enumerate(rows):
-        path = f"outboundAccountPosition.B[{i}]"
-        r = as_mapping(row, path)
-        free = _decimal(field(r, "f", path), f"{path}.f")
-        locked = _decimal(field(r, "l", path), f"{path}.l")
-        balances.append(_balance(field(r, "a", path), str(free + locked), r["f"], path))
+    balances = _free_locked(rows, "outboundAccountPosition.B", ("a", "f", "l"), nonzero_only=False)
     return AccountReport(
-        account_id=account_id, account_type=AccountType.CASH, balances=tuple(balances),
+        account_id=account_id, account_type=AccountType.CASH, balances=balances,
         ts_event=ms_to_ns(field(m, "E", "outboundAccountPosition"), "outboundAccountPosition.E"),
     )  # fmt: skip
 
