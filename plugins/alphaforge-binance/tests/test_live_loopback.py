@@ -154,3 +154,29 @@ async def test_clock_skew_market_fill_and_filter_reject(
         assert await exe.query_order(inst.id, ClientOrderId("O-3")) is None
     finally:
         await exe.disconnect()
+
+
+async def test_agg_trade_stream_carries_the_same_trades(
+    venue: BinanceLoopbackVenue, rest: BinanceRest
+) -> None:
+    provider = BinanceInstrumentProvider(rest)
+    (inst,) = await provider.load_all()
+    got: dict[str, list[Any]] = {"trade": [], "aggTrade": []}
+    clients = {kind: BinanceDataClient(config(venue, trade_stream=kind), rest, provider)
+               for kind in got}  # fmt: skip
+    for kind, client in clients.items():
+        await client.connect(got[kind].append)
+    try:
+        for client in clients.values():
+            await client.subscribe_trades(inst.id)
+        await wait_for(lambda: venue.subscribers("btcusdt@aggTrade") == 1
+                       and venue.subscribers("btcusdt@trade") == 1)  # fmt: skip
+        venue.step(60)
+        await wait_for(lambda: len(got["aggTrade"]) >= 3
+                       and len(got["aggTrade"]) == len(got["trade"]))  # fmt: skip
+        assert [(t.trade_id, t.price, t.size, t.aggressor_side) for t in got["aggTrade"]] == [
+            (t.trade_id, t.price, t.size, t.aggressor_side) for t in got["trade"]
+        ]
+    finally:  # task groups nest: leave in reverse order
+        for client in reversed(clients.values()):
+            await client.disconnect()

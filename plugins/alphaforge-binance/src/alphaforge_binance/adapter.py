@@ -4,8 +4,8 @@ clients (:mod:`alphaforge_binance.live`, Spot and USD-M).
 Configuration keys: ``testnet`` (bool), ``rest_url`` / ``ws_url`` (override both, e.g. a
 loopback venue), ``api_key`` / ``api_secret`` (str or :class:`~alphaforge.config.Secret`),
 ``key_type`` (``"hmac"`` / ``"ed25519"``; default: a PEM ``api_secret`` is Ed25519),
-``listen_key_keepalive_s``, ``recv_window_ms``, ``request_timeout``, ``rate_limiter`` (the
-node's registry).
+``listen_key_keepalive_s``, ``recv_window_ms``, ``request_timeout``, ``trade_stream``
+(``"trade"`` / ``"aggTrade"``), ``rate_limiter`` (the node's registry).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ __all__ = ["BinanceAdapter"]
 
 _KEYS = frozenset({"testnet", "rest_url", "ws_url", "api_key", "api_secret", "recv_window_ms",
                    "request_timeout", "rate_limiter", "key_type",
-                   "listen_key_keepalive_s"})  # fmt: skip
+                   "listen_key_keepalive_s", "trade_stream"})  # fmt: skip
 
 
 class BinanceAdapter:
@@ -76,8 +76,10 @@ class BinanceAdapter:
                 extra[name] = value if isinstance(value, Secret) else Secret(str(value))
         if config.get("key_type") not in (None, "hmac", "ed25519"):
             raise ConfigError("key_type", config["key_type"], "must be 'hmac' or 'ed25519'")
+        if config.get("trade_stream", "trade") not in ("trade", "aggTrade"):
+            raise ConfigError("trade_stream", config["trade_stream"], "must be trade or aggTrade")
         for name in ("recv_window_ms", "request_timeout", "rate_limiter", "key_type",
-                     "listen_key_keepalive_s"):  # fmt: skip
+                     "listen_key_keepalive_s", "trade_stream"):  # fmt: skip
             if name in config:
                 extra[name] = config[name]
         try:

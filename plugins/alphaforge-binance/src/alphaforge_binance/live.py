@@ -81,6 +81,7 @@ from alphaforge_binance.common import BinanceMarket, capabilities_for, venue_for
 from alphaforge_binance.instruments import parse_exchange_info
 from alphaforge_binance.market_data import (
     kline_interval,
+    parse_agg_trade,
     parse_book_ticker,
     parse_depth_snapshot,
     parse_depth_update,
@@ -163,6 +164,9 @@ class BinanceConfig:
         Read timeout of REST calls (an order POST that exceeds it is an unknown outcome).
     ws_backoff
         Reconnect backoff of the streams.
+    trade_stream
+        ``"trade"`` (every trade) or ``"aggTrade"`` (trades of one taker order at one price
+        aggregated: fewer messages) for ``subscribe_trades``.
     rate_limiter
         The node's process-wide registry (a private one when ``None``).
     """
@@ -179,6 +183,9 @@ class BinanceConfig:
     request_timeout: float = 10.0
     ws_backoff: Backoff = attrs.field(factory=lambda: Backoff(base=0.5, cap=30.0))
     ws_ping_interval: float | None = 20.0
+    trade_stream: Literal["trade", "aggTrade"] = attrs.field(
+        default="trade", validator=attrs.validators.in_(("trade", "aggTrade"))
+    )
     rate_limiter: RateLimiterRegistry | None = attrs.field(default=None, eq=False)
 
     @property
@@ -416,8 +423,8 @@ class BinanceDataClient:
         await self._ws.subscribe(Subscription(stream, message))
 
     async def subscribe_trades(self, instrument_id: InstrumentId) -> None:
-        """``<symbol>@trade``."""
-        await self._subscribe(instrument_id, "trade")
+        """``<symbol>@trade`` (or ``@aggTrade``, per ``config.trade_stream``)."""
+        await self._subscribe(instrument_id, self.config.trade_stream)
 
     async def subscribe_quotes(self, instrument_id: InstrumentId) -> None:
         """``<symbol>@bookTicker``."""
@@ -507,6 +514,8 @@ class BinanceDataClient:
         try:
             if kind == "trade":
                 self._deliver(parse_trade(data, inst, ts_init))
+            elif kind == "aggTrade":
+                self._deliver(parse_agg_trade(data, inst, ts_init))
             elif kind == "bookTicker":
                 self._deliver(parse_book_ticker(data, inst, ts_init))
             elif kind.startswith("kline_"):

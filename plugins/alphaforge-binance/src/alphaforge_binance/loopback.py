@@ -15,7 +15,7 @@ the query string + body (-1022) and ``timestamp``/``recvWindow`` (-1021). Every 
 
 Streams: ``/ws`` (raw) and ``/stream?streams=a/b`` (combined envelope ``{"stream", "data"}``)
 with ``SUBSCRIBE``/``UNSUBSCRIBE``/``LIST_SUBSCRIPTIONS``; ``<symbol>@depth[@100ms]`` diffs with
-``U``/``u``, ``<symbol>@trade``, ``<symbol>@bookTicker``, ``<symbol>@kline_<interval>`` (from
+``U``/``u``, ``<symbol>@trade``, ``@aggTrade``, ``@bookTicker``, ``@kline_<interval>`` (from
 the venue's trades); ``/ws/<listenKey>`` is the user data stream (``executionReport`` on
 accept, fill, cancel, expiry).
 
@@ -471,6 +471,11 @@ class BinanceLoopbackVenue:
                    "p": fmt(ev.price), "q": fmt(ev.qty), "T": now,
                    "m": ev.side is OrderSide.SELL, "M": True}  # fmt: skip
             self._broadcast(f"{self.symbol.symbol.lower()}@trade", msg)
+            # One taker fill at one price: an aggregate of exactly one trade.
+            agg = {"e": "aggTrade", "E": now, "s": self.symbol.symbol, "a": ev.trade_id,
+                   "p": fmt(ev.price), "q": fmt(ev.qty), "f": ev.trade_id, "l": ev.trade_id,
+                   "T": now, "m": ev.side is OrderSide.SELL, "M": True}  # fmt: skip
+            self._broadcast(f"{self.symbol.symbol.lower()}@aggTrade", agg)
         self._publish_klines(now, trades)
         self._publish_book(now, max(1, len(events)))
         for account, report in reports:
