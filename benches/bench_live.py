@@ -16,7 +16,8 @@ on the same bytes):
   :func:`~alphaforge_binance.parse_depth_update` -> ``BookUpdate``. nautilus: its data client's
   ``msgspec.json.Decoder(BinanceOrderBookMsg)`` -> ``parse_to_order_book_deltas``.
 - ``binance_parse_depth_apply_<source>``: the same, then applied as the live client does, through
-  :class:`~alphaforge_binance.BinanceBookSync` (sequence checks + native book) after the snapshot
+  :class:`~alphaforge_binance.BinanceBookSync` (sequence checks + native book + the change handed
+  on as a ``book_deltas`` batch) after the snapshot
   (untimed). Only the diffs after the snapshot. nautilus: ``OrderBook.apply_deltas`` (no
   sequence checks).
 - ``binance_parse_trade_<source>``: text -> ``decode_frame`` -> ``parse_trade`` -> ``TradeTick``;
@@ -216,7 +217,8 @@ def _af_parse(ctx: Any, source: str, snapshot: str, depth: list[str], trades: li
     snap = parse_depth_snapshot(loads(snapshot), inst)
 
     def synced() -> Any:
-        sync = BinanceBookSync(inst, spot)
+        # As the live data client builds it: every applied change handed on as a native batch.
+        sync = BinanceBookSync(inst, spot, on_deltas=lambda batch: None)
         sync.on_snapshot(snap)
         return sync
 
