@@ -373,7 +373,10 @@ class LiveExecutionClient:
         if type(report) is AccountReport:
             self._apply_balances(report)
             return
-        assert type(report) is OrderReport
+        if type(report) is not OrderReport:
+            raise InvalidValue(
+                "report", type(report).__name__, "must be an OrderReport or AccountReport"
+            )
         order = self._own_order(report)
         if order is None:
             self._external(report)
