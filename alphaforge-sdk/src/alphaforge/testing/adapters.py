@@ -38,7 +38,8 @@ must encode, an undeclared one must raise :class:`~alphaforge.errors.NotSupporte
 
 Each check is a test method with a fixed name (stable id ``adapter/<check>``);
 :data:`ADAPTER_CHECKS` lists them. The live scenarios (order round trips, user stream,
-disconnects, timeouts, 429) join when the loopback venues do.
+disconnects, timeouts, 429) are :class:`~alphaforge.testing.LiveAdapterConformance`, against
+the plugin's loopback venue (:mod:`alphaforge.testing.live_adapters`).
 """
 
 from __future__ import annotations
