@@ -1,5 +1,6 @@
-"""The documented paper-trading session (docs/live.md), run as a user runs it: the local Binance
-venue and `alphaforge run` as two processes talking over real sockets."""
+"""As a user meets the plugin: listed by `alphaforge plugins` once installed, and the
+documented paper-trading session (docs/live.md) -- the local Binance venue and `alphaforge run`
+as two processes talking over real sockets."""
 
 from __future__ import annotations
 
@@ -56,3 +57,12 @@ def test_documented_paper_session(venue_urls: dict[str, str], tmp_path: Path) ->
     assert abs(net) in (Decimal(0), Decimal("0.01")), net  # flat or one trade size on a side
     usdt = Decimal(summary["balances"]["BINANCE-PAPER"]["USDT"].split()[0])
     assert 0 < usdt < Decimal(100000)  # commissions were charged
+
+
+def test_installed_plugin_appears_in_alphaforge_plugins() -> None:
+    out = subprocess.run([*CLI, "plugins", "--json"], capture_output=True, text=True, check=True)
+    (row,) = [p for p in json.loads(out.stdout) if p["distribution"] == "alphaforge-binance"]
+    assert row["status"] == "loaded" and row["error"] is None
+    assert {"adapter:binance", "adapter:binance_usdm", "cli:binance-loopback"} <= set(
+        row["components"]
+    )
