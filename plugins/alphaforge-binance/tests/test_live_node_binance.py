@@ -125,6 +125,17 @@ async def test_strategy_sees_the_venue_book(venue: BinanceLoopbackVenue) -> None
             assert strategy.deltas[-1].sequence == venue.last_update_id
             assert any(d.deltas[0].action is BookAction.CLEAR for d in strategy.deltas[1:])
             assert strategy.trades and strategy.quotes
+            # health: the data client's connection, clock, limiter and books
+            (data,) = [c for c in node.health().clients if c.name == "data:BINANCE"]
+            assert data.connection == "connected" and data.invalid_books == ()
+            assert data.clock_offset_ms is not None and data.rate_limit_headroom is not None
+            assert node.health().healthy
+            sync.invalidate("a test")  # e.g. a stream hiccup: the node reports it
+            report = node.health()
+            assert not report.healthy
+            assert [c.invalid_books for c in report.clients] == [("BTCUSDT.BINANCE",)]
+            venue.step(5)  # the next update asks for a snapshot: valid again
+            await wait_for(node_book_matches)
             assert node.health().healthy
             # 1-second klines: trade for a while, then one more move closes the last window.
             with anyio.fail_after(20):

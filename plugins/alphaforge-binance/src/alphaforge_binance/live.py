@@ -31,7 +31,8 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, Final, Literal
 
 import anyio
@@ -59,6 +60,7 @@ from alphaforge.model import (
 from alphaforge.model.enums import OrderStatus
 from alphaforge.model.identifiers import VenueOrderId
 from alphaforge.net import (
+    ConnectionState,
     ErrorClassifier,
     HttpClientConfig,
     NetError,
@@ -319,7 +321,23 @@ class BinanceInstrumentProvider:
         return {i.raw_symbol.value: i for i in self._cache.values()}
 
 
-class BinanceDataClient:
+class _RestHealth:
+    """What the node's health monitor reads from a client that shares :class:`BinanceRest`."""
+
+    _rest: BinanceRest
+
+    @property
+    def server_clock(self) -> ServerClock:
+        """The venue clock estimate (health and metrics)."""
+        return self._rest.clock
+
+    @property
+    def rate_limiter(self) -> Any:
+        """The venue's weight limiter (health and metrics)."""
+        return self._rest.limiter
+
+
+class BinanceDataClient(_RestHealth):
     """Public market data of Binance Spot over one combined stream connection.
 
     Book updates are applied to :meth:`book` (a :class:`BinanceBookSync`), which hands every
@@ -360,6 +378,16 @@ class BinanceDataClient:
     def capabilities(self) -> Capabilities:
         """Spot capabilities."""
         return capabilities_for(self.config.market)
+
+    @property
+    def connection_state(self) -> ConnectionState:
+        """The market-data stream's state (health)."""
+        return self._ws.state if self._ws is not None else ConnectionState.CLOSED
+
+    @property
+    def book_syncs(self) -> Mapping[InstrumentId, BinanceBookSync]:
+        """The synced books (health: an invalid one is being resynced)."""
+        return MappingProxyType(self._books)
 
     @property
     def websocket(self) -> ReconnectingWebSocket | None:
@@ -537,7 +565,7 @@ class BinanceDataClient:
             self._sink(item)
 
 
-class BinanceExecutionClient:
+class BinanceExecutionClient(_RestHealth):
     """Signed order entry on Binance Spot or USD-M plus the user data stream."""
 
     def __init__(
@@ -589,16 +617,6 @@ class BinanceExecutionClient:
         have been missed, and the node reconciles."""
         ws = self._ws
         return self._past_connects + (ws.stats.connects if ws is not None else 0)
-
-    @property
-    def server_clock(self) -> ServerClock:
-        """The venue clock estimate (health and metrics)."""
-        return self._rest.clock
-
-    @property
-    def rate_limiter(self) -> Any:
-        """The venue's weight limiter (health and metrics)."""
-        return self._rest.limiter
 
     def _path(self, name: str) -> str:
         spot = self.config.spot
