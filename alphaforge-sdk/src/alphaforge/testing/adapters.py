@@ -73,6 +73,7 @@ from alphaforge.model import (
     TimeInForce,
     TradeTick,
 )
+from alphaforge.testing.registered import registered_component
 
 __all__ = [
     "ADAPTER_CHECKS",
@@ -423,19 +424,7 @@ class AdapterConformance:
     def test_registered_by_plugin(self, adapter_capabilities: Capabilities) -> None:
         if self.adapter_name is None:
             pytest.skip("adapter_name is not set on the test class")
-        from alphaforge.kernel import Kernel, KernelConfig
-
-        kernel = Kernel(KernelConfig()).build()
-        try:
-            adapters = kernel.components("adapter")
-            assert self.adapter_name in adapters, (
-                f"no installed plugin registers adapter {self.adapter_name!r} "
-                f"(found: {sorted(adapters)})"
-            )
-            component = adapters[self.adapter_name]
-            assert component.description, "register it with a description"
-            assert component.capabilities == frozenset(adapter_capabilities.as_strings()), (
-                "the registered capabilities differ from Capabilities.as_strings()"
-            )
-        finally:
-            kernel.dispose()
+        component = registered_component("adapter", self.adapter_name, "adapter")
+        assert component.capabilities == frozenset(adapter_capabilities.as_strings()), (
+            "the registered capabilities differ from Capabilities.as_strings()"
+        )

@@ -51,6 +51,7 @@ from alphaforge.metrics import (
     MetricsSnapshot,
     Sample,
 )
+from alphaforge.testing.registered import registered_component
 
 __all__ = [
     "METRICS_EXPORTER_CHECKS",
@@ -467,13 +468,4 @@ class MetricsExporterConformance:
     def test_registered_by_plugin(self) -> None:
         if self.exporter_name is None:
             pytest.skip("exporter_name is not set on the test class")
-        kernel = Kernel(KernelConfig()).build()
-        try:
-            exporters = kernel.components("metrics_exporter")
-            assert self.exporter_name in exporters, (
-                f"no installed plugin registers metrics exporter {self.exporter_name!r} "
-                f"(found: {sorted(exporters)})"
-            )
-            assert exporters[self.exporter_name].description, "register it with a description"
-        finally:
-            kernel.dispose()
+        registered_component("metrics_exporter", self.exporter_name, "metrics exporter")

@@ -47,6 +47,7 @@ from alphaforge.model import (
     Venue,
 )
 from alphaforge.model.data import BarType
+from alphaforge.testing.registered import registered_component
 
 __all__ = ["STRATEGY_CHECKS", "ReplayDataClient", "StrategyConformance"]
 
@@ -247,18 +248,7 @@ class StrategyConformance:
     def test_registered_by_plugin(self, strategy_config: Mapping[str, Any]) -> None:
         if self.strategy_name is None:
             pytest.skip("strategy_name is not set on the test class")
-        from alphaforge.kernel import Kernel, KernelConfig
-
-        kernel = Kernel(KernelConfig()).build()
-        try:
-            registered = kernel.components("strategy")
-            assert self.strategy_name in registered, (
-                f"no installed plugin registers strategy {self.strategy_name!r} "
-                f"(found: {sorted(registered)})"
-            )
-            assert registered[self.strategy_name].description, "register it with a description"
-        finally:
-            kernel.dispose()
+        registered_component("strategy", self.strategy_name, "strategy")
         _build_registered(self.strategy_name, strategy_config)
 
     @check_id("config_errors_name_the_key")

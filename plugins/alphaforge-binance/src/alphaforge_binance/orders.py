@@ -155,15 +155,15 @@ def _client_id(
     return None
 
 
-def _decimal(value: object, path: str) -> Decimal:
+def _decimal(value: object, path: str, *, signed: bool = False) -> Decimal:
     if type(value) is not str or len(value) > 64:
         raise InvalidValue(path, value, "must be a decimal string")
     try:
         out = Decimal(value)
     except ArithmeticError:
         raise InvalidValue(path, value, "must be a decimal string") from None
-    if not out.is_finite() or out < 0:
-        raise InvalidValue(path, value, "must be a finite decimal >= 0")
+    if not out.is_finite() or (out < 0 and not signed):
+        raise InvalidValue(path, value, "must be finite" if signed else "must be finite and >= 0")
     return out
 
 
@@ -505,18 +505,6 @@ def encode_new_order(order: Order, instrument: Instrument, market: BinanceMarket
 # -- accounts ---------------------------------------------------------------------------------
 
 
-def _signed_decimal(value: object, path: str) -> Decimal:
-    if type(value) is not str or len(value) > 64:
-        raise InvalidValue(path, value, "must be a decimal string")
-    try:
-        out = Decimal(value)
-    except ArithmeticError:
-        raise InvalidValue(path, value, "must be a decimal string") from None
-    if not out.is_finite():
-        raise InvalidValue(path, value, "must be finite")
-    return out
-
-
 def _balance(asset: object, total: object, free: object, path: str) -> AccountBalance:
     cur = currency(asset, f"{path}.asset")
     p = cur.precision
@@ -594,7 +582,7 @@ def parse_usdm_account(
         path = f"balance[{i}]"
         r = as_mapping(row, path)
         total = field(r, "balance", path)
-        if _signed_decimal(total, f"{path}.balance"):
+        if _decimal(total, f"{path}.balance", signed=True):
             out.append(_balance(field(r, "asset", path), total,
                                 field(r, "availableBalance", path), path))  # fmt: skip
     if not isinstance(positions, list):
@@ -603,12 +591,12 @@ def parse_usdm_account(
     for i, row in enumerate(positions):
         path = f"positionRisk[{i}]"
         r = as_mapping(row, path)
-        qty = _signed_decimal(field(r, "positionAmt", path), f"{path}.positionAmt")
+        qty = _decimal(field(r, "positionAmt", path), f"{path}.positionAmt", signed=True)
         if not qty:
             continue
         sym = as_str(field(r, "symbol", path), f"{path}.symbol")
         entry = _decimal(field(r, "entryPrice", path), f"{path}.entryPrice")
-        upnl = _signed_decimal(r.get("unRealizedProfit", "0"), f"{path}.unRealizedProfit")
+        upnl = _decimal(r.get("unRealizedProfit", "0"), f"{path}.unRealizedProfit", signed=True)
         ts = ms_to_ns(r.get("updateTime", 0), f"{path}.updateTime")
         acc = net.setdefault(sym, [Decimal(0), Decimal(0), Decimal(0), 0])
         acc[0] += qty
