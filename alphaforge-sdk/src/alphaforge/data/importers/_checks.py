@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from alphaforge.data._parse import ColumnContext, parse_decimals
 from alphaforge.data.arrays import rescale_raw
 from alphaforge.data.errors import DataImportError
 from alphaforge.errors import ArithmeticOverflow, InvalidValue
@@ -53,6 +54,25 @@ def unify_precisions(
                 f"a value that fits int64 at precision {target}",
             ) from None
     return out, target
+
+
+def parse_unified(
+    batch: Any,
+    names: Sequence[str],
+    precision: int | None,
+    path: Any,
+    line: int,
+    *,
+    non_negative: bool = False,
+) -> tuple[list[npt.NDArray[np.int64]], int]:
+    """Parse the decimal columns ``names`` of ``batch`` and rescale them to one precision
+    (``precision``, or the largest one the columns need)."""
+    parts = [
+        parse_decimals(batch.column(n), precision, ColumnContext(str(path), line, n),
+                       non_negative=non_negative)
+        for n in names
+    ]  # fmt: skip
+    return unify_precisions(parts, str(path), line, names)
 
 
 def check_bars(out: npt.NDArray[Any], path: Any, line: int, batch: Any) -> None:

@@ -48,7 +48,7 @@ from alphaforge.data._parse import (
 from alphaforge.data.arrays import MarketArray
 from alphaforge.data.catalog import ParquetDataCatalog, WriteMode
 from alphaforge.data.errors import DataImportError
-from alphaforge.data.importers._checks import check_bars, precisions_for, unify_precisions
+from alphaforge.data.importers._checks import check_bars, parse_unified, precisions_for
 from alphaforge.data.importers._common import (
     DEFAULT_BLOCK_SIZE,
     DeltaBuilder,
@@ -359,8 +359,7 @@ def _kline_parser(
         step = np.uint64(TIMESTAMP_UNITS.get(file_unit, 10**6))
         ts = ts + step  # close_time is the last unit of the bar
         names = ("open", "high", "low", "close")
-        parts = [parse_decimals(batch.column(n), pp, ctx(path, line, n)) for n in names]
-        raws, target = unify_precisions(parts, str(path), line, names)
+        raws, target = parse_unified(batch, names, pp, path, line)
         for name, raw in zip(names, raws, strict=True):
             out[name] = raw
         volume, spx = parse_decimals(
@@ -385,22 +384,9 @@ def _book_ticker_parser(path: PathLike, iid: str, unit: str, pp: int | None, sp:
         out["ts_init"] = parse_timestamps(
             batch.column("event_time"), unit, ctx(path, line, "event_time")
         )
-        pnames = ("best_bid_price", "best_ask_price")
-        snames = ("best_bid_qty", "best_ask_qty")
-        (bid, ask), ppx = unify_precisions(
-            [parse_decimals(batch.column(n), pp, ctx(path, line, n)) for n in pnames],
-            str(path),
-            line,
-            pnames,
-        )
-        (bsz, asz), spx = unify_precisions(
-            [
-                parse_decimals(batch.column(n), sp, ctx(path, line, n), non_negative=True)
-                for n in snames
-            ],
-            str(path),
-            line,
-            snames,
+        (bid, ask), ppx = parse_unified(batch, ("best_bid_price", "best_ask_price"), pp, path, line)
+        (bsz, asz), spx = parse_unified(
+            batch, ("best_bid_qty", "best_ask_qty"), sp, path, line, non_negative=True
         )
         out["bid_price"] = bid
         out["ask_price"] = ask

@@ -44,7 +44,7 @@ from alphaforge.data._parse import (
 from alphaforge.data.arrays import MarketArray
 from alphaforge.data.catalog import ParquetDataCatalog, WriteMode
 from alphaforge.data.errors import DataImportError
-from alphaforge.data.importers._checks import precisions_for, unify_precisions
+from alphaforge.data.importers._checks import parse_unified, precisions_for, unify_precisions
 from alphaforge.data.importers._common import (
     DEFAULT_BLOCK_SIZE,
     DeltaBuilder,
@@ -290,22 +290,9 @@ def _quote_parser(
         _check_symbol(batch, path, line, state)
         out = np.zeros(batch.num_rows, dtype=numpy_dtype(DataType.QUOTES))
         out["ts_event"], out["ts_init"] = _times(batch, path, line, unit)
-        pnames = ("bid_price", "ask_price")
-        snames = ("bid_amount", "ask_amount")
-        (bid, ask), ppx = unify_precisions(
-            [parse_decimals(batch.column(c), pp, ctx(path, line, c)) for c in pnames],
-            str(path),
-            line,
-            pnames,
-        )
-        (bsz, asz), spx = unify_precisions(
-            [
-                parse_decimals(batch.column(c), sp, ctx(path, line, c), non_negative=True)
-                for c in snames
-            ],
-            str(path),
-            line,
-            snames,
+        (bid, ask), ppx = parse_unified(batch, ("bid_price", "ask_price"), pp, path, line)
+        (bsz, asz), spx = parse_unified(
+            batch, ("bid_amount", "ask_amount"), sp, path, line, non_negative=True
         )
         out["bid_price"], out["ask_price"] = bid, ask
         out["bid_size"], out["ask_size"] = bsz, asz
