@@ -38,11 +38,16 @@ def alphaforge_register_adapters(register: Register) -> None:
     )
 
 
-@hookimpl
-def alphaforge_register_cli(register: Register) -> None:
+def _loopback_command(parser: Any) -> Any:
+    # Imported when the command is used: building a kernel must not import argparse & co.
     from alphaforge_binance.serve import loopback_command
 
+    return loopback_command(parser)
+
+
+@hookimpl
+def alphaforge_register_cli(register: Register) -> None:
     register(
-        "binance-loopback", loopback_command,
+        "binance-loopback", _loopback_command,
         description="serve a local Binance venue (REST + WebSocket on 127.0.0.1) for paper runs",
     )  # fmt: skip
