@@ -154,30 +154,16 @@ class ReplayDataClient:
 
 
 def _recorded(market: Any, limit: int) -> list[QuoteTick | TradeTick]:
-    """The market's first ``limit`` quotes (and the trades between them) as objects."""
-    from alphaforge.model import AggressorSide
+    """The market's first ``limit`` quotes and the trades between them, as objects in replay
+    order (the backtest's merge: quotes before trades on equal timestamps)."""
+    from alphaforge.data.merge import merge_order
 
-    inst = market.instrument
-    iid, pp, sp = inst.id, inst.price_precision, inst.size_precision
-    q = market.quotes.records[:limit]
-    items: list[tuple[int, int, QuoteTick | TradeTick]] = [
-        (int(r["ts_init"]), 0, QuoteTick.from_raw(
-            iid, int(r["bid_price"]), int(r["ask_price"]), int(r["bid_size"]),
-            int(r["ask_size"]), pp, sp, int(r["ts_event"]), int(r["ts_init"])))
-        for r in q
-    ]  # fmt: skip
-    if len(q):
-        t = market.trades.records
-        t = t[t["ts_init"] <= q["ts_init"][-1]]
-        for n, r in enumerate(t):
-            side = AggressorSide(int(r["aggressor_side"]))
-            trade = TradeTick.from_raw(
-                iid, int(r["price"]), int(r["size"]), pp, sp, side,
-                str(int(r["trade_id"])), int(r["ts_event"]), int(r["ts_init"]),
-            )  # fmt: skip
-            items.append((int(r["ts_init"]), 1 + n, trade))
-    items.sort(key=lambda x: (x[0], x[1]))
-    return [item for _, _, item in items]
+    quotes = market.quotes.replace(market.quotes.records[:limit])
+    last = quotes.records["ts_init"][-1] if len(quotes) else 0
+    trades = market.trades.replace(market.trades.records[market.trades.ts_init <= last])
+    streams = (quotes.to_objects(), trades.to_objects())
+    order = merge_order(quotes.ts_init, trades.ts_init)
+    return [streams[s][r] for s, r in zip(order[0].tolist(), order[1].tolist(), strict=True)]
 
 
 class StrategyConformance:
