@@ -49,7 +49,6 @@ import gc
 import gzip
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -316,30 +315,25 @@ async def _wait_for(cond: Callable[[], bool], what: str, timeout: float = 10.0) 
 
 
 class _VenueProcess:
-    """``alphaforge binance-loopback`` in a child process (its own GIL, as a real venue), moving
-    its market ``rate`` times a second for ``seconds``; on exit it writes when it queued each
-    trade and depth event (``perf_counter_ns``: CLOCK_MONOTONIC, system-wide on Linux)."""
+    """The loopback venue in a child process (its own GIL, as a real venue), moving its market
+    ``rate`` times a second for ``seconds``; on exit it writes when it queued each trade and
+    depth event (``perf_counter_ns``: CLOCK_MONOTONIC, system-wide on Linux)."""
 
     def __init__(self, rate: int, seconds: float, stamps: Path) -> None:
+        from alphaforge_binance.serve import LoopbackProcess
+
         self.stamps = stamps
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "alphaforge", "binance-loopback", "--rest-port", "0",
-             "--ws-port", "0", "--rate", str(rate), "--duration", str(seconds),
-             "--seed", str(SEED), "--stamps", str(stamps)],
-            stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        assert self.proc.stdout is not None
-        urls = json.loads(self.proc.stdout.readline())
-        self.rest_url, self.ws_url = urls["rest_url"], urls["ws_url"]
+        self.process = LoopbackProcess("--rate", str(rate), "--duration", str(seconds),
+                                       "--seed", str(SEED), "--stamps", str(stamps))  # fmt: skip
+        self.rest_url, self.ws_url = self.process.rest_url, self.process.ws_url
 
     def stop(self) -> None:
         """Stop it now (SIGTERM: a clean stop)."""
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+        self.process.stop()
 
     def sent(self) -> tuple[dict[int, int], dict[int, int]]:
         """Wait for the venue to finish; ``(trade id -> ns, depth u -> ns)``."""
-        self.proc.wait(timeout=120)
+        self.process.wait(timeout=120)
         data = json.loads(self.stamps.read_text())
         return ({int(k): v for k, v in data["trades"].items()},
                 {int(k): v for k, v in data["depth"].items()})  # fmt: skip

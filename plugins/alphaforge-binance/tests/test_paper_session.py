@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from alphaforge_binance.serve import LoopbackProcess
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "paper_binance.toml"
 CLI = [sys.executable, "-m", "alphaforge"]
@@ -20,18 +21,11 @@ CLI = [sys.executable, "-m", "alphaforge"]
 
 @pytest.fixture
 def venue_urls() -> Iterator[dict[str, str]]:
-    venue = subprocess.Popen(
-        [*CLI, "binance-loopback", "--rest-port", "0", "--ws-port", "0", "--rate", "50"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    venue = LoopbackProcess("--rate", "50")  # `alphaforge binance-loopback`, on free ports
     try:
-        assert venue.stdout is not None
-        yield json.loads(venue.stdout.readline())
+        yield {"rest_url": venue.rest_url, "ws_url": venue.ws_url}
     finally:
-        venue.terminate()
-        out, _ = venue.communicate(timeout=30)
-        assert venue.returncode == 0  # SIGTERM is a clean stop
-        assert json.loads(out)["moves"] > 0
+        assert venue.stop()["moves"] > 0  # SIGTERM is a clean stop (exit status 0)
 
 
 @pytest.mark.skipif(not EXAMPLE.exists(), reason="runs from a source checkout (docs/)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-__all__ = ["loopback_command"]
+__all__ = ["LoopbackProcess", "loopback_command"]
 
 
 def _positive(text: str) -> float:
@@ -108,3 +109,33 @@ def loopback_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Name
         return 0
 
     return run
+
+
+class LoopbackProcess:
+    """``alphaforge binance-loopback ARGS`` in a child process (its own interpreter, as a real
+    venue) on free ports, for tests and benchmarks; ``rest_url`` / ``ws_url`` once it listens.
+    """
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "alphaforge", "binance-loopback", "--rest-port", "0",
+             "--ws-port", "0", *args],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        urls = json.loads(self.proc.stdout.readline())
+        self.rest_url: str = urls["rest_url"]
+        self.ws_url: str = urls["ws_url"]
+
+    def stop(self, timeout: float = 30.0) -> dict[str, Any]:
+        """SIGTERM (a clean stop) and its last line: ``{"moves", "last_update_id"}``."""
+        self.proc.terminate()
+        return self.wait(timeout)
+
+    def wait(self, timeout: float) -> dict[str, Any]:
+        """Wait for it to end (``--duration``); its last line. A failed exit raises."""
+        out, _ = self.proc.communicate(timeout=timeout)
+        if self.proc.returncode != 0:
+            raise RuntimeError(f"binance-loopback exited with {self.proc.returncode}")
+        result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        return result
